@@ -1,0 +1,354 @@
+/**
+ * The HTTP contract of the Azure Billing (and Graph) operations we use, as
+ * data (habit 2, after ts-rest). The client builds its requests from these
+ * entries and the emulator routes on the same entries, so the two cannot drift
+ * apart. A status an operation does not declare is an error on both sides.
+ *
+ * Paths and statuses are Microsoft's: Microsoft.Billing api-version
+ * 2024-04-01 (see shared/azure-billing/openapi) and Graph v1.0.
+ */
+import { z } from "zod";
+import * as names from "./names";
+import * as s from "./schemas";
+
+/** The ARM api-version every billing operation is sent with. */
+export const API_VERSION = "2024-04-01";
+
+export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
+
+/**
+ * Who may call an operation, by Microsoft's billing role matrix:
+ * - `read`: any role on the billing profile (owner, contributor, reader,
+ *   invoice manager) or on its billing account;
+ * - `writeProfile`: owner or contributor on the profile or its account;
+ * - `manageRoles`: owner on the profile or its account;
+ * - `signedIn`: any authenticated principal (Graph user lookups).
+ */
+export type Access = "read" | "writeProfile" | "manageRoles" | "signedIn";
+
+/** How each access level is named in error messages, so users know which role to ask for. */
+export const REQUIRED_ROLE: Record<Access, string> = {
+    read: "a role on the billing profile (owner, contributor, reader or invoice manager) or on its billing account",
+    writeProfile: "the billing profile owner or contributor role (or billing account owner or contributor)",
+    manageRoles: "the billing profile owner role (or billing account owner)",
+    signedIn: "a signed-in principal",
+};
+
+/** Responses by HTTP status; `null` means the status carries no body. */
+export type Responses = Readonly<Partial<Record<number, z.ZodType | null>>>;
+
+export interface Operation<
+    P extends z.ZodObject = z.ZodObject,
+    Q extends z.ZodObject | undefined = z.ZodObject | undefined,
+    B extends z.ZodType | undefined = z.ZodType | undefined,
+    R extends Responses = Responses,
+    F extends z.ZodType | undefined = z.ZodType | undefined,
+> {
+    /** Stable name used in logs, errors and the emulator's request log (the OpenAPI operationId, camel-cased). */
+    readonly id: string;
+    readonly method: HttpMethod;
+    /** Which service: ARM (`endpoint`) or Microsoft Graph (`graphEndpoint`). */
+    readonly api: "arm" | "graph";
+    /** Path template; `{name}` segments are filled from `params`. */
+    readonly path: string;
+    /** Path parameters, validated before a URL is built. */
+    readonly params: P;
+    /** Query parameters other than `api-version`. */
+    readonly query?: Q;
+    /** Request body, validated before it is sent. */
+    readonly body?: B;
+    /** Responses by status. A 202 declares a long-running operation. */
+    readonly responses: R;
+    /** For long-running operations: the body at the `Location` once it completes. */
+    readonly final?: F;
+    /** Who may call it (the emulator enforces this). */
+    readonly access: Access;
+}
+
+function op<
+    P extends z.ZodObject,
+    Q extends z.ZodObject | undefined,
+    B extends z.ZodType | undefined,
+    R extends Responses,
+    F extends z.ZodType | undefined = undefined,
+>(o: Operation<P, Q, B, R, F>): Operation<P, Q, B, R, F> {
+    return o;
+}
+
+const BA = "/providers/Microsoft.Billing/billingAccounts/{billingAccountName}";
+const BP = `${BA}/billingProfiles/{billingProfileName}`;
+const accountParams = z.object({ billingAccountName: names.billingAccountName });
+const profileParams = names.billingProfileRef;
+
+export const operations = {
+    listBillingAccounts: op({
+        id: "listBillingAccounts",
+        method: "GET",
+        api: "arm",
+        path: "/providers/Microsoft.Billing/billingAccounts",
+        params: z.object({}),
+        responses: { 200: s.BillingAccountList },
+        access: "signedIn",
+    }),
+    getBillingAccount: op({
+        id: "getBillingAccount",
+        method: "GET",
+        api: "arm",
+        path: BA,
+        params: accountParams,
+        responses: { 200: s.BillingAccount },
+        access: "read",
+    }),
+    listBillingProfiles: op({
+        id: "listBillingProfiles",
+        method: "GET",
+        api: "arm",
+        path: `${BA}/billingProfiles`,
+        params: accountParams,
+        responses: { 200: s.BillingProfileList },
+        access: "signedIn",
+    }),
+    getBillingProfile: op({
+        id: "getBillingProfile",
+        method: "GET",
+        api: "arm",
+        path: BP,
+        params: profileParams,
+        responses: { 200: s.BillingProfile },
+        access: "read",
+    }),
+    putBillingProfile: op({
+        id: "putBillingProfile",
+        method: "PUT",
+        api: "arm",
+        path: BP,
+        params: profileParams,
+        body: s.BillingProfilePutBody,
+        responses: { 200: s.BillingProfile, 201: s.BillingProfile, 202: null },
+        final: s.BillingProfile,
+        access: "writeProfile",
+    }),
+    listBillingRoleDefinitions: op({
+        id: "listBillingRoleDefinitions",
+        method: "GET",
+        api: "arm",
+        path: `${BP}/billingRoleDefinitions`,
+        params: profileParams,
+        responses: { 200: s.BillingRoleDefinitionList },
+        access: "read",
+    }),
+    getBillingRoleDefinition: op({
+        id: "getBillingRoleDefinition",
+        method: "GET",
+        api: "arm",
+        path: `${BP}/billingRoleDefinitions/{roleDefinitionName}`,
+        params: profileParams.extend({ roleDefinitionName: names.guid }),
+        responses: { 200: s.BillingRoleDefinition },
+        access: "read",
+    }),
+    listBillingRoleAssignments: op({
+        id: "listBillingRoleAssignments",
+        method: "GET",
+        api: "arm",
+        path: `${BP}/billingRoleAssignments`,
+        params: profileParams,
+        responses: { 200: s.BillingRoleAssignmentList },
+        access: "read",
+    }),
+    getBillingRoleAssignment: op({
+        id: "getBillingRoleAssignment",
+        method: "GET",
+        api: "arm",
+        path: `${BP}/billingRoleAssignments/{billingRoleAssignmentName}`,
+        params: profileParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
+        responses: { 200: s.BillingRoleAssignment },
+        access: "read",
+    }),
+    createBillingRoleAssignment: op({
+        id: "createBillingRoleAssignment",
+        method: "POST",
+        api: "arm",
+        path: `${BP}/createBillingRoleAssignment`,
+        params: profileParams,
+        body: s.CreateBillingRoleAssignmentBody,
+        responses: { 200: s.BillingRoleAssignment, 202: null },
+        final: s.BillingRoleAssignment,
+        access: "manageRoles",
+    }),
+    deleteBillingRoleAssignment: op({
+        id: "deleteBillingRoleAssignment",
+        method: "DELETE",
+        api: "arm",
+        path: `${BP}/billingRoleAssignments/{billingRoleAssignmentName}`,
+        params: profileParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
+        responses: { 200: z.unknown(), 204: null },
+        access: "manageRoles",
+    }),
+    listInvoices: op({
+        id: "listInvoices",
+        method: "GET",
+        api: "arm",
+        path: `${BP}/invoices`,
+        params: profileParams,
+        query: z.object({ periodStartDate: names.isoDate, periodEndDate: names.isoDate }),
+        responses: { 200: s.InvoiceList },
+        access: "read",
+    }),
+    getInvoice: op({
+        id: "getInvoice",
+        method: "GET",
+        api: "arm",
+        path: `${BA}/invoices/{invoiceName}`,
+        params: accountParams.extend({ invoiceName: names.invoiceName }),
+        responses: { 200: s.Invoice },
+        access: "read",
+    }),
+    downloadInvoice: op({
+        id: "downloadInvoice",
+        method: "POST",
+        api: "arm",
+        path: `${BA}/invoices/{invoiceName}/download`,
+        params: accountParams.extend({ invoiceName: names.invoiceName }),
+        query: z.object({ documentName: names.documentName.optional() }),
+        responses: { 200: s.DocumentDownloadResult, 202: null },
+        final: s.DocumentDownloadResult,
+        access: "read",
+    }),
+    getGraphUser: op({
+        id: "getGraphUser",
+        method: "GET",
+        api: "graph",
+        path: "/v1.0/users/{userId}",
+        params: z.object({ userId: names.userIdOrPrincipalName }),
+        query: z.object({ $select: z.string().optional() }),
+        responses: { 200: s.GraphUser },
+        access: "signedIn",
+    }),
+} as const;
+
+export type Operations = typeof operations;
+export type OperationId = keyof Operations;
+export type AnyOperation = Operations[OperationId];
+
+/** Path parameters of an operation, as callers pass them. */
+export type ParamsOf<O extends Operation> = z.input<O["params"]>;
+/** Query parameters of an operation. */
+export type QueryOf<O extends Operation> = O["query"] extends z.ZodType ? z.input<O["query"]> : undefined;
+/** Body of an operation. */
+export type BodyOf<O extends Operation> = O["body"] extends z.ZodType ? z.input<O["body"]> : undefined;
+/** The parsed body of a successful, completed operation. */
+export type ResultOf<O extends Operation> = O["final"] extends z.ZodType
+    ? z.output<O["final"]>
+    : O["responses"][200] extends z.ZodType
+      ? z.output<O["responses"][200]>
+      : undefined;
+
+/**
+ * Characters kept as they are in a path segment. All of them are valid
+ * `pchar`s (RFC 3986), and `:` appears in MCA billing account names.
+ */
+function encodeSegment(value: string): string {
+    return encodeURIComponent(value).replace(/%3A/gi, ":").replace(/%40/g, "@");
+}
+
+/**
+ * Fills an operation's path template. Parameters must already be validated
+ * (see {@link operationRequest}); this only encodes.
+ */
+export function fillPath(template: string, params: Record<string, string>): string {
+    return template.replace(/\{(\w+)\}/g, (_, key: string) => {
+        const v = params[key];
+        if (v === undefined) throw new Error(`path parameter ${key} missing`);
+        return encodeSegment(v);
+    });
+}
+
+/** The request line and body of one call, ready for a transport. */
+export interface BuiltRequest {
+    operation: AnyOperation;
+    method: HttpMethod;
+    /** Path and query, relative to the operation's service endpoint. */
+    pathAndQuery: string;
+    body?: unknown;
+}
+
+/**
+ * Validates params, query and body against the contract and builds the path
+ * and query. Throws the zod error on bad input; callers turn it into a
+ * {@link ValidationError} naming the property. Pure: no I/O.
+ */
+export function buildRequest(operation: AnyOperation, params: unknown, query?: unknown, body?: unknown): BuiltRequest {
+    const p = operation.params.parse(params) as Record<string, string>;
+    const search = new URLSearchParams();
+    if (operation.api === "arm") search.set("api-version", API_VERSION);
+    const q = "query" in operation && operation.query ? (operation.query.parse(query ?? {}) as Record<string, unknown>) : {};
+    for (const [k, v] of Object.entries(q)) if (v !== undefined) search.set(k, String(v));
+    let parsedBody: unknown;
+    if ("body" in operation && operation.body) parsedBody = operation.body.parse(body);
+    const qs = search.toString();
+    return {
+        operation,
+        method: operation.method,
+        pathAndQuery: fillPath(operation.path, p) + (qs ? `?${qs}` : ""),
+        body: parsedBody,
+    };
+}
+
+interface CompiledRoute {
+    operation: AnyOperation;
+    regex: RegExp;
+    keys: string[];
+}
+
+let compiled: CompiledRoute[] | undefined;
+
+function compileRoutes(): CompiledRoute[] {
+    if (compiled) return compiled;
+    compiled = Object.values(operations).map((operation) => {
+        const keys: string[] = [];
+        const pattern = operation.path
+            .split(/(\{\w+\})/)
+            .map((part) => {
+                const m = /^\{(\w+)\}$/.exec(part);
+                if (m) {
+                    keys.push(m[1]);
+                    return "([^/]+)";
+                }
+                return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+            })
+            .join("");
+        // ARM treats paths case-insensitively.
+        return { operation, regex: new RegExp(`^${pattern}/?$`, "i"), keys };
+    });
+    return compiled;
+}
+
+/**
+ * Finds the operation for a method and path (the emulator's router). Returns
+ * the raw, decoded path parameters; the caller validates them with
+ * `operation.params`.
+ */
+export function matchOperation(
+    method: string,
+    pathname: string,
+): { operation: AnyOperation; params: Record<string, string> } | { pathMatched: true } | undefined {
+    let pathMatched = false;
+    for (const route of compileRoutes()) {
+        const m = route.regex.exec(pathname);
+        if (!m) continue;
+        pathMatched = true;
+        if (route.operation.method !== method.toUpperCase()) continue;
+        const params: Record<string, string> = {};
+        route.keys.forEach((k, i) => {
+            params[k] = decodeURIComponent(m[i + 1]);
+        });
+        return { operation: route.operation, params };
+    }
+    return pathMatched ? { pathMatched: true } : undefined;
+}
+
+/** The schema for a status of an operation: a schema, `null` for no body, or `undefined` when the status is not declared. */
+export function responseSchema(operation: AnyOperation, status: number): z.ZodType | null | undefined {
+    const r = operation.responses as Responses;
+    return status in r ? (r[status] ?? null) : undefined;
+}

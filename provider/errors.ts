@@ -1,0 +1,133 @@
+/**
+ * The closed catalogue of errors this package raises (habit 9). Every failure
+ * a caller can see is one of these three classes, and each says once whether
+ * it is worth retrying.
+ *
+ * - {@link AzureApiError}: Azure (or the emulator) answered with an error, or
+ *   could not be reached. Carries HTTP status, ARM code, message, target and
+ *   request id. Retryable for 408, 429, 5xx and connection failures.
+ * - {@link ValidationError}: an input was malformed. Raised before any request
+ *   is made. Never retryable: the caller must change the value.
+ * - {@link ConfigurationError}: the endpoint, credential or other setting is
+ *   missing or contradictory. Never retryable.
+ */
+import { z } from "zod";
+
+/** One problem with one input, in the shape Pulumi's `check` reports. */
+export interface InputIssue {
+    /** The property (dotted path) the problem is about, e.g. `additionalRecipients[1]`. */
+    property: string;
+    /** What is wrong and how to fix it. */
+    reason: string;
+}
+
+export class AzureApiError extends Error {
+    override readonly name = "AzureApiError";
+    /** HTTP status; 0 when no response arrived (connection refused, reset, timeout). */
+    readonly status: number;
+    /** ARM error code (e.g. `AuthorizationFailed`, `NotFound`), or a synthetic one for bodies without a code. */
+    readonly code: string;
+    /** Azure's own message, unchanged. */
+    readonly azureMessage: string;
+    /** ARM `target`, when Azure names the offending field. */
+    readonly target?: string;
+    /** `x-ms-request-id` (or `x-ms-correlation-request-id`) of the failed response: quote it to Microsoft support. */
+    readonly requestId?: string;
+    /** The contract operation that failed, e.g. `putBillingProfile`. */
+    readonly operation: string;
+
+    constructor(init: {
+        status: number;
+        code: string;
+        message: string;
+        operation: string;
+        target?: string;
+        requestId?: string;
+    }) {
+        const where = init.requestId ? ` (request id ${init.requestId})` : "";
+        const status = init.status ? `HTTP ${init.status} ` : "";
+        super(`${init.operation} failed: ${status}${init.code}: ${init.message}${where}`);
+        this.status = init.status;
+        this.code = init.code;
+        this.azureMessage = init.message;
+        this.operation = init.operation;
+        this.target = init.target;
+        this.requestId = init.requestId;
+    }
+
+    /** True for throttling, server-side and connection failures, which a later attempt may clear. */
+    get retryable(): boolean {
+        return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+    }
+
+    /** True when the thing addressed does not exist (404). */
+    get notFound(): boolean {
+        return this.status === 404;
+    }
+
+    /** True when the caller lacks the role the operation needs (401/403). */
+    get forbidden(): boolean {
+        return this.status === 401 || this.status === 403;
+    }
+}
+
+export class ValidationError extends Error {
+    override readonly name = "ValidationError";
+    readonly issues: InputIssue[];
+    readonly retryable = false;
+
+    constructor(issues: InputIssue[], context?: string) {
+        const list = issues.map((i) => `${i.property}: ${i.reason}`).join("; ");
+        super(context ? `${context}: ${list}` : list);
+        this.issues = issues;
+    }
+}
+
+export class ConfigurationError extends Error {
+    override readonly name = "ConfigurationError";
+    readonly retryable = false;
+    /** The setting at fault, e.g. `azure-email-invoicing:endpoint` or `SMTP_URL`. */
+    readonly setting: string;
+
+    constructor(setting: string, message: string) {
+        super(`${setting}: ${message}`);
+        this.setting = setting;
+    }
+}
+
+/** Any error of the catalogue. */
+export type KnownError = AzureApiError | ValidationError | ConfigurationError;
+
+/** Whether `err` is worth retrying; unknown errors are treated as terminal. */
+export function isRetryable(err: unknown): boolean {
+    return err instanceof AzureApiError ? err.retryable : false;
+}
+
+/** Renders a zod path the way users write properties: `a.b[2]`. */
+export function propertyPath(path: ReadonlyArray<PropertyKey>, prefix = ""): string {
+    let out = prefix;
+    for (const seg of path) {
+        if (typeof seg === "number") out += `[${seg}]`;
+        else out += out ? `.${String(seg)}` : String(seg);
+    }
+    return out || "(input)";
+}
+
+/** Converts zod issues into property-level issues. */
+export function issuesFromZod(error: z.ZodError, prefix = ""): InputIssue[] {
+    return error.issues.map((issue) => ({
+        property: propertyPath(issue.path, prefix),
+        reason: issue.message,
+    }));
+}
+
+/**
+ * Parses `value` with `schema`, or throws a {@link ValidationError} whose
+ * issues name each property. `prefix` names the value when it is not an object
+ * (e.g. `billingProfileName`).
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix = "", context?: string): z.output<S> {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new ValidationError(issuesFromZod(result.error, prefix), context);
+    return result.data;
+}

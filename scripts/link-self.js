@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Makes `require("azure-email-invoicing")` resolve inside this repository.
+//
+// Why: Pulumi stores each dynamic resource's provider as a small shim that loads
+// the implementation by package name when the engine calls it. The dynamic
+// provider host evaluates that shim with node_modules lookup rooted at the
+// program's directory, where Node's package self-reference does not apply, so
+// the examples in this repository need `node_modules/azure-email-invoicing`.
+// Installed from npm, the package is already in the user's node_modules.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+const root = path.resolve(__dirname, "..");
+const link = path.join(root, "node_modules", "azure-email-invoicing");
+fs.mkdirSync(path.dirname(link), { recursive: true });
+try {
+    const current = fs.readlinkSync(link);
+    if (path.resolve(path.dirname(link), current) === root) process.exit(0);
+    fs.rmSync(link, { recursive: true, force: true });
+} catch (err) {
+    if (err.code !== "ENOENT") fs.rmSync(link, { recursive: true, force: true });
+}
+fs.symlinkSync(path.relative(path.dirname(link), root), link, "dir");
