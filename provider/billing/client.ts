@@ -1,0 +1,502 @@
+/**
+ * The Azure Billing (and Graph) client. Every request is built from the
+ * shared contract (contract.ts), every input is validated before a URL exists,
+ * and every response is parsed with its zod schema before a caller sees it.
+ *
+ * Failure contract, for every method:
+ * - bad input -> {@link ValidationError} naming the property; no request made;
+ * - Azure says no -> {@link AzureApiError} with status, ARM code, message and
+ *   request id (after the pipeline's retries for 408/429/5xx);
+ * - Azure answers something the contract does not declare, or a body that
+ *   does not parse -> {@link AzureApiError} with code `UnexpectedStatus` /
+ *   `InvalidResponse`.
+ * Methods named `tryGet…` return `undefined` for 404 instead of throwing.
+ */
+import type { z } from "zod";
+import type { HttpClient } from "@azure/core-rest-pipeline";
+import type { TokenCredential } from "@azure/core-auth";
+import type { ClientSettings } from "../config";
+import { isLoopbackHost } from "../config";
+import { AzureApiError, ValidationError, issuesFromZod } from "../errors";
+import { buildRequest, operations, responseSchema, type AnyOperation } from "./contract";
+import { billingProfileRef, type BillingProfileRef } from "./names";
+import {
+    BILLING_PROFILE_READ_ONLY_PROPERTIES,
+    parseErrorBody,
+    type BillingAccount,
+    type BillingProfile,
+    type BillingProfilePutBody,
+    type BillingRoleAssignment,
+    type BillingRoleDefinition,
+    type DocumentDownloadResult,
+    type GraphUser,
+    type Invoice,
+    type CreateBillingRoleAssignmentBody,
+} from "./schemas";
+import { Transport, type RawResponse } from "./transport";
+import { ZodError } from "zod";
+
+/** The two email-invoice fields of a billing profile, the only ones we ever write. */
+export interface InvoiceEmailSettings {
+    invoiceEmailOptIn: boolean;
+    invoiceRecipients: string[];
+}
+
+/** Outcome of {@link BillingClient.updateInvoiceEmailSettings}. */
+export interface InvoiceEmailUpdate {
+    /** The profile as Azure holds it after the call. */
+    profile: BillingProfile;
+    /** The two fields before the call. */
+    before: InvoiceEmailSettings;
+    /** False when the profile already had the desired values and nothing was written. */
+    written: boolean;
+}
+
+/** Reads the two email-invoice fields of a profile, with Azure's nulls as defaults. */
+export function invoiceEmailSettingsOf(profile: BillingProfile): InvoiceEmailSettings {
+    return {
+        invoiceEmailOptIn: profile.properties.invoiceEmailOptIn ?? false,
+        invoiceRecipients: [...(profile.properties.invoiceRecipients ?? [])],
+    };
+}
+
+/** Recipients compare as a set of lower-cased addresses. */
+export function sameRecipients(a: readonly string[], b: readonly string[]): boolean {
+    const norm = (xs: readonly string[]) => [...new Set(xs.map((x) => x.trim().toLowerCase()))].sort();
+    const x = norm(a);
+    const y = norm(b);
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * Builds the PUT body for a read-merge-write: the profile as read, minus
+ * Azure's read-only properties and envelope fields, with only the two
+ * email-invoice fields replaced. Pure.
+ */
+export function mergeInvoiceEmailSettings(profile: BillingProfile, desired: InvoiceEmailSettings): BillingProfilePutBody {
+    const properties: Record<string, unknown> = { ...profile.properties };
+    for (const key of BILLING_PROFILE_READ_ONLY_PROPERTIES) delete properties[key];
+    properties.invoiceEmailOptIn = desired.invoiceEmailOptIn;
+    properties.invoiceRecipients = [...desired.invoiceRecipients];
+    const body: BillingProfilePutBody = { properties: properties as BillingProfilePutBody["properties"] };
+    if (profile.tags) body.tags = profile.tags;
+    return body;
+}
+
+function toValidationError(err: unknown, context: string): never {
+    if (err instanceof ZodError) throw new ValidationError(issuesFromZod(err), context);
+    throw err;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface BillingClientOptions {
+    /** Replace the HTTP client (tests, proxies). */
+    httpClient?: HttpClient;
+    /** Replace the credential the settings would create. */
+    credential?: TokenCredential;
+}
+
+export class BillingClient {
+    private readonly transport: Transport;
+
+    constructor(
+        readonly settings: ClientSettings,
+        options: BillingClientOptions = {},
+    ) {
+        this.transport = new Transport(settings, options);
+    }
+
+    // -----------------------------------------------------------------------
+    // Generic contract calls
+
+    /**
+     * Calls one operation: validates, sends, follows a long-running operation
+     * to completion, and parses the result with the contract's schema.
+     */
+    async call<O extends AnyOperation>(
+        operation: O,
+        params: z.input<O["params"]>,
+        options: { query?: unknown; body?: unknown } = {},
+    ): Promise<{ status: number; value: unknown; requestId?: string }> {
+        let built;
+        try {
+            built = buildRequest(operation, params, options.query, options.body);
+        } catch (err) {
+            toValidationError(err, `${operation.id}: invalid input`);
+        }
+        const url = this.transport.base(operation.api) + built.pathAndQuery;
+        const response = await this.transport.send(operation.api, built.method, url, built.body, operation.id);
+        if (response.status === 202 && "final" in operation && operation.final) {
+            return this.pollLongRunning(operation, response);
+        }
+        return { status: response.status, value: this.parse(operation, response), requestId: response.requestId };
+    }
+
+    /** Lists every item of a list operation, following `nextLink` (absolute or relative). */
+    async listAll<T>(operation: AnyOperation, params: unknown, query?: unknown): Promise<T[]> {
+        const first = await this.call(operation, params as never, { query });
+        const items: T[] = [];
+        let page = first.value as { value: T[]; nextLink?: string | null };
+        const seen = new Set<string>();
+        for (;;) {
+            items.push(...page.value);
+            if (!page.nextLink) return items;
+            const next = this.sameOriginUrl(operation.api, page.nextLink, "nextLink", operation.id);
+            if (seen.has(next) || seen.size >= 10000) {
+                throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `nextLink loops (${next})`, operation: operation.id });
+            }
+            seen.add(next);
+            const response = await this.transport.send(operation.api, "GET", next, undefined, operation.id);
+            page = this.parse(operation, response) as typeof page;
+        }
+    }
+
+    /** Parses a response with the contract; non-success statuses become {@link AzureApiError}. */
+    private parse(operation: AnyOperation, response: RawResponse, schemaOverride?: z.ZodType): unknown {
+        const declared = schemaOverride ?? responseSchema(operation, response.status);
+        if (response.status >= 400 || declared === undefined) throw this.errorFrom(operation, response);
+        if (declared === null) return undefined;
+        const result = declared.safeParse(response.json);
+        if (!result.success) {
+            const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+            throw new AzureApiError({
+                status: response.status,
+                code: "InvalidResponse",
+                message: `the response body does not match the ${operation.id} contract: ${issues.join("; ")}`,
+                operation: operation.id,
+                requestId: response.requestId,
+            });
+        }
+        return result.data;
+    }
+
+    private errorFrom(operation: AnyOperation, response: RawResponse): AzureApiError {
+        const parsed = parseErrorBody(response.json);
+        if (parsed) {
+            return new AzureApiError({ status: response.status, ...parsed, operation: operation.id, requestId: response.requestId });
+        }
+        const code = response.status >= 400 ? `Http${response.status}` : "UnexpectedStatus";
+        const text = response.bodyText ? `: ${response.bodyText.slice(0, 300)}` : "";
+        return new AzureApiError({
+            status: response.status,
+            code,
+            message: response.status >= 400 ? `the service answered ${response.status}${text}` : `status ${response.status} is not in the ${operation.id} contract${text}`,
+            operation: operation.id,
+            requestId: response.requestId,
+        });
+    }
+
+    /** Resolves a link Azure gave us and refuses to send our token to any other origin. */
+    private sameOriginUrl(api: "arm" | "graph", link: string, what: string, operation: string): string {
+        const base = this.transport.base(api);
+        let url: URL;
+        try {
+            url = new URL(link, base + "/");
+        } catch {
+            throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `${what} '${link}' is not a URL`, operation });
+        }
+        if (url.origin !== new URL(base).origin) {
+            throw new AzureApiError({
+                status: 200,
+                code: "InvalidResponse",
+                message: `${what} points at ${url.origin}, not ${new URL(base).origin}; refusing to send credentials there`,
+                operation,
+            });
+        }
+        return url.toString();
+    }
+
+    /**
+     * Polls the `Location` of a 202 until the operation completes, waiting
+     * `Retry-After` seconds between polls (or the default poll interval).
+     * Hand-written rather than @azure/core-lro: our operations only use the
+     * `Location` pattern, and the final body must go through our contract.
+     */
+    private async pollLongRunning(operation: AnyOperation, accepted: RawResponse): Promise<{ status: number; value: unknown; requestId?: string }> {
+        const final = "final" in operation ? (operation.final as z.ZodType) : undefined;
+        const location = accepted.headers["location"] ?? accepted.headers["azure-asyncoperation"];
+        if (!location) {
+            throw new AzureApiError({
+                status: 202,
+                code: "InvalidResponse",
+                message: "accepted (202) without a Location header to poll",
+                operation: operation.id,
+                requestId: accepted.requestId,
+            });
+        }
+        const url = this.sameOriginUrl(operation.api, location, "Location", operation.id);
+        const deadline = Date.now() + this.settings.retry.lroTimeoutInMs;
+        let last = accepted;
+        for (;;) {
+            await sleep(this.retryAfterMs(last));
+            if (Date.now() > deadline) {
+                throw new AzureApiError({
+                    status: 202,
+                    code: "OperationTimedOut",
+                    message: `the operation did not complete within ${this.settings.retry.lroTimeoutInMs} ms; poll ${url} later`,
+                    operation: operation.id,
+                    requestId: accepted.requestId,
+                });
+            }
+            last = await this.transport.send(operation.api, "GET", url, undefined, operation.id);
+            if (last.status === 202) continue;
+            if (last.status === 204 || (last.status === 200 && !last.bodyText)) {
+                return { status: last.status, value: undefined, requestId: accepted.requestId };
+            }
+            if (last.status === 200 && final) {
+                return { status: 200, value: this.parse(operation, last, final), requestId: accepted.requestId };
+            }
+            throw this.errorFrom(operation, last);
+        }
+    }
+
+    private retryAfterMs(response: RawResponse): number {
+        const h = response.headers["retry-after"];
+        if (h !== undefined) {
+            const seconds = Number(h);
+            if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60000);
+            const date = Date.parse(h);
+            if (Number.isFinite(date)) return Math.min(Math.max(0, date - Date.now()), 60000);
+        }
+        return this.settings.retry.lroDefaultPollInMs;
+    }
+
+    // -----------------------------------------------------------------------
+    // Billing accounts and profiles
+
+    async listBillingAccounts(): Promise<BillingAccount[]> {
+        return this.listAll<BillingAccount>(operations.listBillingAccounts, {});
+    }
+
+    async getBillingAccount(billingAccountName: string): Promise<BillingAccount> {
+        return (await this.call(operations.getBillingAccount, { billingAccountName })).value as BillingAccount;
+    }
+
+    async listBillingProfiles(billingAccountName: string): Promise<BillingProfile[]> {
+        return this.listAll<BillingProfile>(operations.listBillingProfiles, { billingAccountName });
+    }
+
+    async getBillingProfile(ref: BillingProfileRef): Promise<BillingProfile> {
+        return (await this.call(operations.getBillingProfile, ref)).value as BillingProfile;
+    }
+
+    /** Like {@link getBillingProfile}, but `undefined` when the profile does not exist (404). */
+    async tryGetBillingProfile(ref: BillingProfileRef): Promise<BillingProfile | undefined> {
+        return this.orUndefinedOn404(() => this.getBillingProfile(ref));
+    }
+
+    /**
+     * Sets the opt-in and the additional recipients of a billing profile by
+     * read-merge-write: GET the profile, replace only `invoiceEmailOptIn` and
+     * `invoiceRecipients`, PUT it back without read-only properties, and
+     * follow a 202 to completion. Writes nothing when the profile already has
+     * the desired values (recipients compared case-insensitively as a set).
+     *
+     * Failure: nothing is written unless the PUT was accepted; a failed PUT
+     * leaves the profile as it was.
+     */
+    async updateInvoiceEmailSettings(ref: BillingProfileRef, desired: InvoiceEmailSettings): Promise<InvoiceEmailUpdate> {
+        const current = await this.getBillingProfile(ref);
+        const before = invoiceEmailSettingsOf(current);
+        if (before.invoiceEmailOptIn === desired.invoiceEmailOptIn && sameRecipients(before.invoiceRecipients, desired.invoiceRecipients)) {
+            return { profile: current, before, written: false };
+        }
+        const body = mergeInvoiceEmailSettings(current, desired);
+        const result = await this.call(operations.putBillingProfile, ref, { body });
+        // A 202 whose operation result has no body: read the profile back.
+        const profile = (result.value as BillingProfile | undefined) ?? (await this.getBillingProfile(ref));
+        return { profile, before, written: true };
+    }
+
+    // -----------------------------------------------------------------------
+    // Role definitions and assignments
+
+    async listRoleDefinitions(ref: BillingProfileRef): Promise<BillingRoleDefinition[]> {
+        return this.listAll<BillingRoleDefinition>(operations.listBillingRoleDefinitions, ref);
+    }
+
+    /**
+     * Finds a role definition of the profile by its `roleName` (case-insensitive),
+     * e.g. "Invoice manager". Never assumes a GUID: MCA and MPA differ.
+     */
+    async resolveRoleDefinition(ref: BillingProfileRef, roleName: string): Promise<BillingRoleDefinition> {
+        const all = await this.listRoleDefinitions(ref);
+        const wanted = roleName.trim().toLowerCase();
+        const found = all.find((d) => d.properties.roleName.trim().toLowerCase() === wanted);
+        if (!found) {
+            throw new AzureApiError({
+                status: 404,
+                code: "RoleDefinitionNotFound",
+                message: `billing profile ${ref.billingProfileName} has no role named '${roleName}'; it has: ${all.map((d) => d.properties.roleName).join(", ") || "none"}`,
+                operation: "resolveRoleDefinition",
+            });
+        }
+        return found;
+    }
+
+    async listRoleAssignments(ref: BillingProfileRef): Promise<BillingRoleAssignment[]> {
+        return this.listAll<BillingRoleAssignment>(operations.listBillingRoleAssignments, ref);
+    }
+
+    async getRoleAssignment(ref: BillingProfileRef, billingRoleAssignmentName: string): Promise<BillingRoleAssignment> {
+        return (await this.call(operations.getBillingRoleAssignment, { ...ref, billingRoleAssignmentName })).value as BillingRoleAssignment;
+    }
+
+    /** Like {@link getRoleAssignment}, but `undefined` when it does not exist (404). */
+    async tryGetRoleAssignment(ref: BillingProfileRef, billingRoleAssignmentName: string): Promise<BillingRoleAssignment | undefined> {
+        return this.orUndefinedOn404(() => this.getRoleAssignment(ref, billingRoleAssignmentName));
+    }
+
+    /**
+     * Creates a role assignment on the profile (POST createBillingRoleAssignment)
+     * and waits for the long-running operation when Azure answers 202.
+     */
+    async createRoleAssignment(ref: BillingProfileRef, body: CreateBillingRoleAssignmentBody): Promise<BillingRoleAssignment> {
+        const result = await this.call(operations.createBillingRoleAssignment, ref, { body });
+        if (result.value) return result.value as BillingRoleAssignment;
+        // Completed without a body: find what was created.
+        const all = await this.listRoleAssignments(ref);
+        const created = all.find(
+            (a) =>
+                sameId(a.properties.roleDefinitionId, body.roleDefinitionId) &&
+                (body.principalId
+                    ? a.properties.principalId?.toLowerCase() === body.principalId.toLowerCase()
+                    : a.properties.userEmailAddress?.toLowerCase() === body.userEmailAddress?.toLowerCase()),
+        );
+        if (!created) {
+            throw new AzureApiError({
+                status: 200,
+                code: "InvalidResponse",
+                message: "the role assignment operation completed but the assignment is not listed",
+                operation: "createBillingRoleAssignment",
+                requestId: result.requestId,
+            });
+        }
+        return created;
+    }
+
+    /** Deletes a role assignment. Returns false when it was already gone (404), which is success. */
+    async deleteRoleAssignment(ref: BillingProfileRef, billingRoleAssignmentName: string): Promise<{ deleted: boolean }> {
+        try {
+            await this.call(operations.deleteBillingRoleAssignment, { ...ref, billingRoleAssignmentName });
+            return { deleted: true };
+        } catch (err) {
+            if (err instanceof AzureApiError && err.notFound) return { deleted: false };
+            throw err;
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // Invoices
+
+    /** Invoices of a profile whose invoice date is within the period (dates `YYYY-MM-DD`), all pages. */
+    async listInvoices(ref: BillingProfileRef, period: { periodStartDate: string; periodEndDate: string }): Promise<Invoice[]> {
+        return this.listAll<Invoice>(operations.listInvoices, ref, period);
+    }
+
+    async getInvoice(billingAccountName: string, invoiceName: string): Promise<Invoice> {
+        return (await this.call(operations.getInvoice, { billingAccountName, invoiceName })).value as Invoice;
+    }
+
+    /**
+     * Asks Azure for a download link of an invoice document (long-running:
+     * 202 + Location, then `{url, expiryTime}`).
+     */
+    async requestInvoiceDownload(billingAccountName: string, invoiceName: string, documentName?: string): Promise<DocumentDownloadResult> {
+        const result = await this.call(operations.downloadInvoice, { billingAccountName, invoiceName }, { query: { documentName } });
+        if (!result.value) {
+            throw new AzureApiError({
+                status: result.status,
+                code: "InvalidResponse",
+                message: "the download operation completed without a document link",
+                operation: "downloadInvoice",
+                requestId: result.requestId,
+            });
+        }
+        return result.value as DocumentDownloadResult;
+    }
+
+    /**
+     * Checks that a document link is safe to fetch: https, or the configured
+     * emulator's own origin when the emulator runs on loopback over http.
+     * Throws {@link ValidationError} on property `url`. Pure.
+     */
+    checkDocumentUrl(link: string): URL {
+        let url: URL;
+        try {
+            url = new URL(link);
+        } catch {
+            throw new ValidationError([{ property: "url", reason: `'${link}' is not an absolute URL` }], "invoice document link");
+        }
+        if (url.protocol === "https:") return url;
+        const emulator = new URL(this.settings.endpoint);
+        if (url.protocol === "http:" && emulator.protocol === "http:" && isLoopbackHost(emulator.hostname) && url.origin === emulator.origin) {
+            return url;
+        }
+        throw new ValidationError(
+            [{ property: "url", reason: `refusing to download over ${url.protocol.replace(":", "")} from ${url.origin}: document links must be https (plain http only from the configured local emulator)` }],
+            "invoice document link",
+        );
+    }
+
+    /** GETs a document link without the ARM token and returns its bytes. */
+    async fetchDocument(link: string): Promise<Buffer> {
+        const url = this.checkDocumentUrl(link);
+        return (await this.transport.getDocument(url.toString(), "downloadDocument")).bytes;
+    }
+
+    /**
+     * Downloads the PDF of an invoice: picks its `Invoice` document (or the
+     * named one), requests the link, then fetches the bytes.
+     */
+    async downloadInvoicePdf(invoice: Invoice, billingAccountName: string, documentName?: string): Promise<{ bytes: Buffer; link: DocumentDownloadResult }> {
+        const docs = invoice.properties.documents ?? [];
+        const name = documentName ?? docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice")?.name ?? undefined;
+        const link = await this.requestInvoiceDownload(billingAccountName, invoice.name, name);
+        const bytes = await this.fetchDocument(link.url);
+        return { bytes, link };
+    }
+
+    // -----------------------------------------------------------------------
+    // Microsoft Graph
+
+    /** Resolves a user by object id or user principal name (email). */
+    async getGraphUser(userId: string): Promise<GraphUser> {
+        const result = await this.call(operations.getGraphUser, { userId }, { query: { $select: "id,mail,userPrincipalName,displayName" } });
+        return result.value as GraphUser;
+    }
+
+    /** Like {@link getGraphUser}, but `undefined` when there is no such user (404). */
+    async tryGetGraphUser(userId: string): Promise<GraphUser | undefined> {
+        return this.orUndefinedOn404(() => this.getGraphUser(userId));
+    }
+
+    private async orUndefinedOn404<T>(fn: () => Promise<T>): Promise<T | undefined> {
+        try {
+            return await fn();
+        } catch (err) {
+            if (err instanceof AzureApiError && err.notFound) return undefined;
+            throw err;
+        }
+    }
+}
+
+/** Compares two role definition ids by their trailing GUID (Azure returns them at account or profile scope). */
+export function sameId(a: string | null | undefined, b: string | null | undefined): boolean {
+    if (!a || !b) return false;
+    const tail = (s: string) => s.split("/").filter(Boolean).pop()?.toLowerCase();
+    return tail(a) === tail(b);
+}
+
+/** Validates a billing profile reference, throwing {@link ValidationError} naming the property. */
+export function parseProfileRef(value: unknown): BillingProfileRef {
+    const r = billingProfileRef.safeParse(value);
+    if (!r.success) throw new ValidationError(issuesFromZod(r.error));
+    return r.data;
+}
+
+/** Creates a client for resolved settings. */
+export function createBillingClient(settings: ClientSettings, options?: BillingClientOptions): BillingClient {
+    return new BillingClient(settings, options);
+}

@@ -1,0 +1,205 @@
+/**
+ * Where the client talks to and as whom. Configuration enters at the edges
+ * (habit 8): the CLI, the Pulumi provider's `configure()` and tests call
+ * {@link resolveSettings} once with what they have, and pass the typed result
+ * down. Nothing below this module reads `process.env`.
+ *
+ * Precedence, per setting: explicit options > Pulumi stack config
+ * (`azure-email-invoicing:endpoint`, `:graphEndpoint`, `:token`) > environment
+ * (`AZURE_EMAIL_INVOICING_ENDPOINT`, `_GRAPH_ENDPOINT`, `_TOKEN`) > defaults
+ * (real ARM and Graph with `DefaultAzureCredential`).
+ */
+import { z } from "zod";
+import { ConfigurationError } from "./errors";
+
+/** Azure Resource Manager in the public cloud. */
+export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
+/** Microsoft Graph in the public cloud. */
+export const DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com";
+
+/** The Pulumi config namespace of this package. */
+export const CONFIG_NAMESPACE = "azure-email-invoicing";
+
+/** Environment variable names, in one place. */
+export const ENV = {
+    endpoint: "AZURE_EMAIL_INVOICING_ENDPOINT",
+    graphEndpoint: "AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT",
+    token: "AZURE_EMAIL_INVOICING_TOKEN",
+} as const;
+
+/** Stack config keys, in one place. */
+export const STACK_CONFIG = {
+    endpoint: `${CONFIG_NAMESPACE}:endpoint`,
+    graphEndpoint: `${CONFIG_NAMESPACE}:graphEndpoint`,
+    token: `${CONFIG_NAMESPACE}:token`,
+} as const;
+
+/** How requests are authenticated. */
+export type CredentialSettings =
+    /** A fixed bearer token (the emulator's principals, or a token you obtained yourself). */
+    | { kind: "token"; token: string }
+    /** `DefaultAzureCredential` from `@azure/identity`: environment, workload identity, managed identity, Azure CLI... */
+    | { kind: "azure" };
+
+/** Retry and polling behaviour; defaults suit real Azure. */
+export interface RetrySettings {
+    /** Retries after the first attempt for 408/429/5xx and connection errors. Default 4. */
+    maxRetries: number;
+    /** Base delay of the exponential backoff, ms. Default 1000. Retry-After always wins. */
+    retryDelayInMs: number;
+    /** Cap on one backoff delay, ms. Default 30000. */
+    maxRetryDelayInMs: number;
+    /** Longest a long-running operation is polled before giving up, ms. Default 600000 (10 min). */
+    lroTimeoutInMs: number;
+    /** Delay between polls when Azure sends no Retry-After, ms. Default 1000. */
+    lroDefaultPollInMs: number;
+}
+
+/** Everything the billing client needs. Immutable once resolved. */
+export interface ClientSettings {
+    /** ARM base URL without a trailing slash. */
+    endpoint: string;
+    /** Microsoft Graph base URL without a trailing slash. */
+    graphEndpoint: string;
+    credential: CredentialSettings;
+    retry: RetrySettings;
+    /** Where each setting came from, for diagnostics (never the token itself). */
+    sources: { endpoint: Source; graphEndpoint: Source; credential: Source };
+}
+
+export type Source = "explicit" | "stack" | "environment" | "default";
+
+/** One layer of settings as a caller has them; every field optional. */
+export interface SettingsLayer {
+    endpoint?: string;
+    graphEndpoint?: string;
+    token?: string;
+}
+
+export const DEFAULT_RETRY: RetrySettings = {
+    maxRetries: 4,
+    retryDelayInMs: 1000,
+    maxRetryDelayInMs: 30000,
+    lroTimeoutInMs: 600000,
+    lroDefaultPollInMs: 1000,
+};
+
+/** True for 127.0.0.0/8, ::1 and localhost: the only places plain http is allowed. */
+export function isLoopbackHost(hostname: string): boolean {
+    const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+const tokenSchema = z
+    .string()
+    .min(1, { error: "is empty" })
+    .refine((t) => !/[\s\0]/.test(t), { error: "contains whitespace or a line break; paste the token alone" });
+
+function parseEndpoint(value: string, setting: string): string {
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        throw new ConfigurationError(setting, `'${value}' is not a URL; use e.g. ${DEFAULT_ARM_ENDPOINT} or the emulator's http://127.0.0.1:PORT`);
+    }
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+        throw new ConfigurationError(setting, `'${value}' must use https (plain http is only allowed for a local emulator on 127.0.0.1/localhost)`);
+    }
+    if (url.username || url.password || url.search || url.hash) {
+        throw new ConfigurationError(setting, `'${value}' must not carry credentials, a query or a fragment`);
+    }
+    return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+function pick<K extends keyof SettingsLayer>(
+    key: K,
+    layers: Array<[Source, SettingsLayer | undefined]>,
+): [Source, string] | undefined {
+    for (const [source, layer] of layers) {
+        const v = layer?.[key];
+        if (v !== undefined && v !== null && v !== "") return [source, v];
+    }
+    return undefined;
+}
+
+/** Reads the environment layer from an environment map (the caller passes `process.env`). */
+export function settingsFromEnvironment(env: Record<string, string | undefined>): SettingsLayer {
+    return { endpoint: env[ENV.endpoint], graphEndpoint: env[ENV.graphEndpoint], token: env[ENV.token] };
+}
+
+/** Reads the stack-config layer from a getter (e.g. Pulumi's dynamic `Config.get`). */
+export function settingsFromStackConfig(get: (key: string) => string | undefined): SettingsLayer {
+    return { endpoint: get(STACK_CONFIG.endpoint), graphEndpoint: get(STACK_CONFIG.graphEndpoint), token: get(STACK_CONFIG.token) };
+}
+
+/**
+ * Resolves the client settings from the layers, highest precedence first.
+ * Throws {@link ConfigurationError} naming the setting for a malformed value.
+ *
+ * When the ARM endpoint is set but the Graph endpoint is not, Graph defaults
+ * to the ARM endpoint if that is a loopback emulator (the emulator serves
+ * both), and to public Graph otherwise.
+ */
+export function resolveSettings(layers: {
+    explicit?: SettingsLayer;
+    stack?: SettingsLayer;
+    env?: SettingsLayer;
+    retry?: Partial<RetrySettings>;
+}): ClientSettings {
+    const order: Array<[Source, SettingsLayer | undefined]> = [
+        ["explicit", layers.explicit],
+        ["stack", layers.stack],
+        ["environment", layers.env],
+    ];
+    const ep = pick("endpoint", order);
+    const endpointSetting = ep?.[0] === "stack" ? STACK_CONFIG.endpoint : ep?.[0] === "environment" ? ENV.endpoint : "endpoint";
+    const endpoint = ep ? parseEndpoint(ep[1], endpointSetting) : DEFAULT_ARM_ENDPOINT;
+
+    const gp = pick("graphEndpoint", order);
+    let graphEndpoint: string;
+    let graphSource: Source;
+    if (gp) {
+        const setting = gp[0] === "stack" ? STACK_CONFIG.graphEndpoint : gp[0] === "environment" ? ENV.graphEndpoint : "graphEndpoint";
+        graphEndpoint = parseEndpoint(gp[1], setting);
+        graphSource = gp[0];
+    } else if (isLoopbackHost(new URL(endpoint).hostname)) {
+        graphEndpoint = endpoint;
+        graphSource = ep?.[0] ?? "default";
+    } else {
+        graphEndpoint = DEFAULT_GRAPH_ENDPOINT;
+        graphSource = "default";
+    }
+
+    const tk = pick("token", order);
+    let credential: CredentialSettings;
+    if (tk) {
+        const parsed = tokenSchema.safeParse(tk[1]);
+        if (!parsed.success) {
+            const setting = tk[0] === "stack" ? STACK_CONFIG.token : tk[0] === "environment" ? ENV.token : "token";
+            throw new ConfigurationError(setting, parsed.error.issues[0]?.message ?? "is invalid");
+        }
+        credential = { kind: "token", token: parsed.data };
+    } else {
+        credential = { kind: "azure" };
+    }
+    if (credential.kind === "azure" && new URL(endpoint).protocol === "http:") {
+        throw new ConfigurationError(
+            ep?.[0] === "environment" ? ENV.endpoint : STACK_CONFIG.endpoint,
+            `${endpoint} is a local emulator but no token is set: set ${ENV.token} (or ${STACK_CONFIG.token}) to one of the emulator's principal tokens`,
+        );
+    }
+
+    return {
+        endpoint,
+        graphEndpoint,
+        credential,
+        retry: { ...DEFAULT_RETRY, ...(layers.retry ?? {}) },
+        sources: { endpoint: ep?.[0] ?? "default", graphEndpoint: graphSource, credential: tk?.[0] ?? "default" },
+    };
+}
+
+/** A short description of the settings that is safe to print or log (no token). */
+export function describeSettings(s: ClientSettings): string {
+    const cred = s.credential.kind === "token" ? "static bearer token" : "DefaultAzureCredential";
+    return `ARM ${s.endpoint} (${s.sources.endpoint}), Graph ${s.graphEndpoint} (${s.sources.graphEndpoint}), credential: ${cred} (${s.sources.credential})`;
+}
