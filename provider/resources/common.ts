@@ -1,0 +1,105 @@
+/**
+ * What the two resources share: Pulumi's unknown-value marker, turning zod
+ * issues into `check` failures, and turning Azure errors into messages that
+ * say which operation failed on what and which role the caller needs.
+ * Pure, except {@link packageVersion}, which reads package.json once.
+ */
+import { z } from "zod";
+import { AzureApiError, ConfigurationError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
+import { REQUIRED_ROLE, type Access } from "../billing/contract";
+
+/**
+ * The value Pulumi's engine sends for an input that is not known yet (during
+ * preview, an output of a resource not created yet). Same literal as
+ * `pulumi.runtime.unknownValue`; repeated here so the pure core does not load
+ * the Pulumi runtime.
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+    return v === UNKNOWN;
+}
+
+/** True when the value, or anything inside it, is unknown. */
+export function containsUnknown(v: unknown): boolean {
+    if (isUnknown(v)) return true;
+    if (Array.isArray(v)) return v.some(containsUnknown);
+    if (v && typeof v === "object") return Object.values(v).some(containsUnknown);
+    return false;
+}
+
+/** Pulumi `check` failure. */
+export interface CheckFailure {
+    property: string;
+    reason: string;
+}
+
+/**
+ * Validates each property that is known with its schema and reports every
+ * problem as a property-level failure; unknown values pass untouched.
+ * Returns the parsed (normalised) value of each known property.
+ */
+export function checkProperties<S extends Record<string, z.ZodType>>(
+    shape: S,
+    news: Record<string, unknown>,
+): { values: { [K in keyof S]?: z.output<S[K]> }; failures: CheckFailure[] } {
+    const values: Record<string, unknown> = {};
+    const failures: CheckFailure[] = [];
+    for (const [key, schema] of Object.entries(shape)) {
+        const raw = news[key];
+        if (containsUnknown(raw)) {
+            values[key] = raw;
+            continue;
+        }
+        const result = schema.safeParse(raw);
+        if (result.success) values[key] = result.data;
+        else failures.push(...issuesFromZod(result.error, key));
+    }
+    return { values: values as { [K in keyof S]?: z.output<S[K]> }, failures };
+}
+
+/** Lower-cases, trims, de-duplicates and sorts addresses: the canonical recipient list. */
+export function normaliseRecipients(list: readonly string[]): string[] {
+    return [...new Set(list.map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0))].sort();
+}
+
+/** Names compare case-insensitively in ARM. */
+export function sameName(a: unknown, b: unknown): boolean {
+    return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * The error a resource operation raises: what we were doing, on what, Azure's
+ * code and message, and for 401/403 the role the caller needs. The
+ * {@link AzureApiError} stays reachable as `cause`.
+ */
+export function operationError(what: string, err: unknown, access?: Access): Error {
+    if (err instanceof AzureApiError) {
+        let hint = "";
+        if (err.status === 403 && access) hint = ` The caller needs ${REQUIRED_ROLE[access]}.`;
+        if (err.status === 401) hint = " The credential was not accepted: check azure-email-invoicing:token / AZURE_EMAIL_INVOICING_TOKEN or your Azure login.";
+        const rid = err.requestId ? ` (request id ${err.requestId})` : "";
+        const status = err.status ? ` HTTP ${err.status}` : "";
+        return new Error(`${what}: Azure ${err.operation} failed:${status} ${err.code}: ${err.azureMessage}${rid}.${hint}`, { cause: err });
+    }
+    if (err instanceof ValidationError || err instanceof ConfigurationError) {
+        return new Error(`${what}: ${err.message}`, { cause: err });
+    }
+    return err instanceof Error ? new Error(`${what}: ${err.message}`, { cause: err }) : new Error(`${what}: ${String(err)}`);
+}
+
+/** Re-raises the failures of a `check` as a ValidationError (for handlers called without `check`). */
+export function requireNoFailures(failures: CheckFailure[], context: string): void {
+    if (failures.length > 0) throw new ValidationError(failures as InputIssue[], context);
+}
+
+let cachedVersion: string | undefined;
+
+/** The installed package version, recorded in state as `providerVersion`. */
+export function packageVersion(): string {
+    if (!cachedVersion) {
+        // dist/provider/resources/common.js -> package.json at the package root.
+        cachedVersion = (require("../../../package.json") as { version: string }).version;
+    }
+    return cachedVersion;
+}

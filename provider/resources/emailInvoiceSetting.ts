@@ -1,0 +1,260 @@
+/**
+ * EmailInvoiceSetting: one billing profile's invoice email preference — the
+ * opt-in (`invoiceEmailOptIn`) and the additional recipients
+ * (`invoiceRecipients`). The pure core (`check`, `diff`, output building) is
+ * at the top; the handlers that talk to Azure are at the bottom.
+ *
+ * Lifecycle contract:
+ * - create: reads the profile, records the prior opt-in and recipients in
+ *   state, then writes only those two fields (read-merge-write). If the
+ *   profile already has the desired values nothing is written. If the write
+ *   fails nothing was changed, and nothing is recorded.
+ * - read: returns the live values (so refresh shows portal changes); a
+ *   profile that no longer exists returns no id.
+ * - update: writes the two fields.
+ * - delete: restores the values recorded at create ("leave it as you found
+ *   it"). A profile that no longer exists counts as deleted.
+ */
+import { z } from "zod";
+import type { BillingClient } from "../billing/client";
+import { invoiceEmailSettingsOf } from "../billing/client";
+import * as names from "../billing/names";
+import type { BillingProfile } from "../billing/schemas";
+import { AzureApiError } from "../errors";
+import {
+    checkProperties,
+    containsUnknown,
+    isUnknown,
+    normaliseRecipients,
+    operationError,
+    packageVersion,
+    requireNoFailures,
+    sameName,
+    type CheckFailure,
+} from "./common";
+
+export const TYPE_NAME = "EmailInvoiceSetting";
+
+/** Input schemas, one per property, so `check` can report each property on its own. */
+export const inputShape = {
+    billingAccountName: names.billingAccountName,
+    billingProfileName: names.billingProfileName,
+    enabled: z.boolean({ error: "must be true (send invoices by email) or false (do not)" }),
+    additionalRecipients: z
+        .array(z.string({ error: "must be an email address string" }).trim().pipe(names.emailAddress), {
+            error: "must be a list of email addresses",
+        })
+        .max(100, { error: "has more than 100 addresses; use a distribution list" })
+        .optional()
+        .default([])
+        .transform(normaliseRecipients),
+};
+export const Inputs = z.object(inputShape);
+/** Inputs after `check`: validated and normalised. */
+export type Inputs = z.output<typeof Inputs>;
+
+/** What the resource records in state. */
+export const Outputs = z.looseObject({
+    billingAccountName: z.string(),
+    billingProfileName: z.string(),
+    /** The live opt-in. */
+    enabled: z.boolean(),
+    /** The live additional recipients, normalised. */
+    additionalRecipients: z.array(z.string()),
+    /** ARM id of the billing profile. */
+    billingProfileId: z.string(),
+    /** Display name of the billing profile. */
+    billingProfileDisplayName: z.string(),
+    /** The opt-in before this resource was created; restored on delete. */
+    priorEnabled: z.boolean(),
+    /** The recipients before this resource was created; restored on delete. */
+    priorAdditionalRecipients: z.array(z.string()),
+    /** Version of azure-email-invoicing that last wrote this state. */
+    providerVersion: z.string().optional(),
+});
+export type Outputs = z.output<typeof Outputs>;
+
+// ---------------------------------------------------------------------------
+// Pure core
+
+/**
+ * Validates and normalises inputs. Never throws for user mistakes: each
+ * problem is a property-level failure. Unknown values (preview) pass through.
+ */
+export function check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    const { values, failures } = checkProperties(inputShape, news);
+    const inputs: Record<string, unknown> = { ...news, ...values };
+    return { inputs, failures };
+}
+
+export interface DiffResult {
+    changes: boolean;
+    replaces: string[];
+    /** Properties whose values differ (for messages and tests). */
+    changed: string[];
+}
+
+/**
+ * Compares recorded state (`olds`, outputs) with desired inputs (`news`).
+ * Used by `pulumi up` (olds = state, news = program) and by `pulumi refresh`
+ * (olds = live values read from Azure, news = the inputs in state), so drift
+ * shows up on the property that drifted. Account or profile -> replace.
+ */
+export function diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult {
+    const changed: string[] = [];
+    const replaces: string[] = [];
+    for (const key of ["billingAccountName", "billingProfileName"] as const) {
+        if (isUnknown(news[key]) || !sameName(olds[key], news[key])) {
+            changed.push(key);
+            replaces.push(key);
+        }
+    }
+    if (isUnknown(news.enabled) || olds.enabled !== news.enabled) changed.push("enabled");
+    const newRecipients = news.additionalRecipients ?? [];
+    if (containsUnknown(newRecipients)) {
+        changed.push("additionalRecipients");
+    } else {
+        const a = normaliseRecipients((olds.additionalRecipients as string[] | undefined) ?? []);
+        const b = normaliseRecipients(newRecipients as string[]);
+        if (a.length !== b.length || a.some((v, i) => v !== b[i])) changed.push("additionalRecipients");
+    }
+    return { changes: changed.length > 0, replaces, changed };
+}
+
+/** The outputs for a profile as Azure holds it, keeping the recorded prior values. */
+export function outputsFor(
+    profile: BillingProfile,
+    ref: { billingAccountName: string; billingProfileName: string },
+    prior: { priorEnabled: boolean; priorAdditionalRecipients: string[] },
+): Outputs {
+    const live = invoiceEmailSettingsOf(profile);
+    return {
+        billingAccountName: ref.billingAccountName,
+        billingProfileName: ref.billingProfileName,
+        enabled: live.invoiceEmailOptIn,
+        additionalRecipients: normaliseRecipients(live.invoiceRecipients),
+        billingProfileId: profile.id,
+        billingProfileDisplayName: profile.properties.displayName ?? "",
+        priorEnabled: prior.priorEnabled,
+        priorAdditionalRecipients: normaliseRecipients(prior.priorAdditionalRecipients),
+        providerVersion: packageVersion(),
+    };
+}
+
+/**
+ * Reads state written by any earlier version into today's shape. Version
+ * 0.1 is the first; later changes to the recorded shape add a step here so
+ * that stacks created by older versions keep working (see "Upgrades" in the
+ * README).
+ */
+export function migrateOutputs(raw: Record<string, unknown>): Outputs {
+    const withDefaults = {
+        priorEnabled: false,
+        priorAdditionalRecipients: [],
+        billingProfileDisplayName: "",
+        additionalRecipients: [],
+        ...raw,
+    };
+    return Outputs.parse(withDefaults);
+}
+
+function parseInputs(news: Record<string, unknown>): Inputs {
+    const { inputs, failures } = check(news);
+    requireNoFailures(failures, TYPE_NAME);
+    return Inputs.parse(inputs);
+}
+
+function describe(ref: { billingAccountName: string; billingProfileName: string }): string {
+    return `${TYPE_NAME} on billing profile ${ref.billingProfileName} (account ${ref.billingAccountName})`;
+}
+
+// ---------------------------------------------------------------------------
+// Handlers (I/O)
+
+/**
+ * Creates the setting. Returns the profile's ARM id as the resource id.
+ * Failure: if reading the profile or writing it fails, nothing was changed
+ * and the error says why; nothing is left for Pulumi to record.
+ */
+export async function create(client: BillingClient, news: Record<string, unknown>): Promise<{ id: string; outs: Outputs }> {
+    const inputs = parseInputs(news);
+    const what = `creating ${describe(inputs)}`;
+    let before;
+    try {
+        const result = await client.updateInvoiceEmailSettings(inputs, {
+            invoiceEmailOptIn: inputs.enabled,
+            invoiceRecipients: inputs.additionalRecipients,
+        });
+        before = result;
+    } catch (err) {
+        throw operationError(what, notFoundHint(err, inputs), "writeProfile");
+    }
+    const outs = outputsFor(before.profile, inputs, {
+        priorEnabled: before.before.invoiceEmailOptIn,
+        priorAdditionalRecipients: before.before.invoiceRecipients,
+    });
+    return { id: before.profile.id, outs };
+}
+
+/**
+ * Reads the live values. Returns `undefined` when the billing profile no
+ * longer exists, so Pulumi drops the resource from state on refresh.
+ */
+export async function read(client: BillingClient, id: string, props: Record<string, unknown>): Promise<{ id: string; props: Outputs } | undefined> {
+    const old = migrateOutputs(props);
+    let profile;
+    try {
+        profile = await client.tryGetBillingProfile(old);
+    } catch (err) {
+        throw operationError(`reading ${describe(old)}`, err, "read");
+    }
+    if (!profile) return undefined;
+    return { id: profile.id || id, props: outputsFor(profile, old, old) };
+}
+
+/** Writes the desired opt-in and recipients; keeps the recorded prior values. */
+export async function update(client: BillingClient, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<Outputs> {
+    const old = migrateOutputs(olds);
+    const inputs = parseInputs(news);
+    try {
+        const result = await client.updateInvoiceEmailSettings(inputs, {
+            invoiceEmailOptIn: inputs.enabled,
+            invoiceRecipients: inputs.additionalRecipients,
+        });
+        return outputsFor(result.profile, inputs, old);
+    } catch (err) {
+        throw operationError(`updating ${describe(inputs)}`, notFoundHint(err, inputs), "writeProfile");
+    }
+}
+
+/**
+ * Restores the opt-in and recipients recorded at create. A billing profile
+ * that no longer exists counts as deleted. On failure the profile keeps its
+ * current values and the resource stays in state, so delete can be retried.
+ */
+export async function remove(client: BillingClient, props: Record<string, unknown>): Promise<void> {
+    const old = migrateOutputs(props);
+    try {
+        const profile = await client.tryGetBillingProfile(old);
+        if (!profile) return;
+        await client.updateInvoiceEmailSettings(old, {
+            invoiceEmailOptIn: old.priorEnabled,
+            invoiceRecipients: old.priorAdditionalRecipients,
+        });
+    } catch (err) {
+        throw operationError(`deleting ${describe(old)} (restoring the values it found at create)`, err, "writeProfile");
+    }
+}
+
+function notFoundHint(err: unknown, ref: { billingAccountName: string; billingProfileName: string }): unknown {
+    if (err instanceof AzureApiError && err.notFound) {
+        return new AzureApiError({
+            status: err.status,
+            code: err.code,
+            message: `${err.azureMessage} — check billingAccountName '${ref.billingAccountName}' and billingProfileName '${ref.billingProfileName}' (az billing profile list --account-name ...)`,
+            operation: err.operation,
+            requestId: err.requestId,
+        });
+    }
+    return err;
+}

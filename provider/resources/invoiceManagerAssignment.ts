@@ -1,0 +1,336 @@
+/**
+ * InvoiceManagerAssignment: the "Invoice manager" billing role on one MCA or
+ * MPA billing profile, for one user given by email address (resolved through
+ * Microsoft Graph at create time) or by object id. The pure core is at the
+ * top; the handlers that talk to Azure are at the bottom.
+ *
+ * Lifecycle contract:
+ * - create: resolves the principal and the role definition (by name, never
+ *   a hard-coded id), adopts an existing assignment of that role to that
+ *   principal instead of creating a duplicate, otherwise creates one and waits
+ *   for the long-running operation. If creation fails, nothing is left behind;
+ *   if Azure accepted it but we could not confirm it, the error carries the
+ *   assignment's id so Pulumi records it.
+ * - read: the live assignment, or no id when it was removed out of band.
+ * - update: only when the inputs still name the same principal (e.g. the
+ *   email was swapped for the same user's object id); refreshes the outputs.
+ * - any other change of inputs -> replace, creating the new assignment
+ *   before deleting the old one.
+ * - delete: DELETE; an assignment that is already gone counts as deleted.
+ */
+import { z } from "zod";
+import type { BillingClient } from "../billing/client";
+import { sameId } from "../billing/client";
+import * as names from "../billing/names";
+import type { BillingRoleAssignment } from "../billing/schemas";
+import { AzureApiError } from "../errors";
+import { checkProperties, containsUnknown, isUnknown, operationError, packageVersion, requireNoFailures, sameName, type CheckFailure } from "./common";
+
+export const TYPE_NAME = "InvoiceManagerAssignment";
+/** The role's `roleName` in the profile's role definitions (MCA and MPA). */
+export const INVOICE_MANAGER_ROLE_NAME = "Invoice manager";
+
+export const inputShape = {
+    billingAccountName: names.billingAccountName,
+    billingProfileName: names.billingProfileName,
+    userEmailAddress: z
+        .string({ error: "must be an email address string" })
+        .trim()
+        .pipe(names.emailAddress)
+        .transform((s) => s.toLowerCase())
+        .optional(),
+    principalId: names.guid.transform((s) => s.toLowerCase()).optional(),
+    principalTenantId: names.guid.transform((s) => s.toLowerCase()).optional(),
+};
+export const Inputs = z.object(inputShape);
+export type Inputs = z.output<typeof Inputs>;
+
+export const Outputs = z.looseObject({
+    billingAccountName: z.string(),
+    billingProfileName: z.string(),
+    /** Which input named the principal: `userEmailAddress` or `principalId`. */
+    principalSource: z.enum(["userEmailAddress", "principalId"]),
+    /** The user's email: the input, or Graph's `mail` when the principal was given by id. */
+    userEmailAddress: z.string().optional(),
+    principalId: z.string(),
+    principalTenantId: z.string().optional(),
+    /** Full id of the "Invoice manager" role definition on this profile. */
+    roleDefinitionId: z.string(),
+    /** The assignment's name, `<role guid>_<principal id>` on MCA. */
+    billingRoleAssignmentName: z.string(),
+    /** The assignment's ARM id. */
+    billingRoleAssignmentId: z.string(),
+    createdOn: z.string().optional(),
+    /** True when an assignment that already existed was brought under management. */
+    adopted: z.boolean(),
+    providerVersion: z.string().optional(),
+});
+export type Outputs = z.output<typeof Outputs>;
+
+// ---------------------------------------------------------------------------
+// Pure core
+
+/** Validates inputs; exactly one of `userEmailAddress` and `principalId`. Never throws for user mistakes. */
+export function check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    const { values, failures } = checkProperties(inputShape, news);
+    const inputs: Record<string, unknown> = { ...news, ...values };
+    for (const k of ["userEmailAddress", "principalId", "principalTenantId"]) if (inputs[k] === undefined) delete inputs[k];
+    const hasEmail = news.userEmailAddress !== undefined && news.userEmailAddress !== null;
+    const hasId = news.principalId !== undefined && news.principalId !== null;
+    if (hasEmail && hasId) {
+        failures.push({
+            property: "principalId",
+            reason: "give either userEmailAddress or principalId, not both: the email is resolved to an object id through Microsoft Graph",
+        });
+    } else if (!hasEmail && !hasId) {
+        failures.push({
+            property: "userEmailAddress",
+            reason: "name the user: set userEmailAddress (e.g. jane@contoso.com) or principalId (the user's Entra object id)",
+        });
+    }
+    if (news.principalTenantId !== undefined && !hasId) {
+        failures.push({ property: "principalTenantId", reason: "only applies with principalId; remove it, or give principalId instead of userEmailAddress" });
+    }
+    return { inputs, failures };
+}
+
+export interface DiffResult {
+    changes: boolean;
+    replaces: string[];
+    changed: string[];
+}
+
+/**
+ * Any change that names another principal or profile replaces the
+ * assignment. A change that still names the same principal (email swapped for
+ * the same user's object id, or a tenant id added) is an in-place update, so a
+ * replace never deletes the assignment its replacement adopted.
+ */
+export function diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult {
+    const replaces: string[] = [];
+    const changed: string[] = [];
+    for (const key of ["billingAccountName", "billingProfileName"] as const) {
+        if (isUnknown(news[key]) || !sameName(olds[key], news[key])) replaces.push(key);
+    }
+    const samePrincipal = (): boolean | "unknown" => {
+        if (containsUnknown(news.userEmailAddress) || containsUnknown(news.principalId)) return "unknown";
+        if (typeof news.principalId === "string") return sameName(olds.principalId, news.principalId);
+        if (typeof news.userEmailAddress === "string") return sameName(olds.userEmailAddress, news.userEmailAddress);
+        return false;
+    };
+    const same = samePrincipal();
+    const principalKey = typeof news.principalId === "string" || containsUnknown(news.principalId) ? "principalId" : "userEmailAddress";
+    if (same !== true) replaces.push(principalKey);
+    else {
+        const oldSource = olds.principalSource;
+        if (oldSource !== principalKey) changed.push(principalKey);
+        if (principalKey === "principalId" && news.principalTenantId !== undefined && !sameName(olds.principalTenantId, news.principalTenantId)) {
+            if (containsUnknown(news.principalTenantId)) replaces.push("principalTenantId");
+            else changed.push("principalTenantId");
+        }
+    }
+    changed.push(...replaces);
+    return { changes: changed.length > 0, replaces, changed: [...new Set(changed)] };
+}
+
+/** Finds an assignment of the role to the principal among a profile's assignments. */
+export function findAssignment(all: BillingRoleAssignment[], principalId: string, roleDefinitionId: string): BillingRoleAssignment | undefined {
+    return all.find((a) => sameName(a.properties.principalId, principalId) && sameId(a.properties.roleDefinitionId, roleDefinitionId));
+}
+
+/** Outputs for a live assignment. */
+export function outputsFor(
+    assignment: BillingRoleAssignment,
+    ctx: {
+        billingAccountName: string;
+        billingProfileName: string;
+        principalSource: "userEmailAddress" | "principalId";
+        userEmailAddress?: string;
+        principalId: string;
+        principalTenantId?: string;
+        roleDefinitionId: string;
+        adopted: boolean;
+    },
+): Outputs {
+    const p = assignment.properties;
+    const out: Outputs = {
+        billingAccountName: ctx.billingAccountName,
+        billingProfileName: ctx.billingProfileName,
+        principalSource: ctx.principalSource,
+        principalId: (p.principalId ?? ctx.principalId).toLowerCase(),
+        roleDefinitionId: ctx.roleDefinitionId,
+        billingRoleAssignmentName: assignment.name,
+        billingRoleAssignmentId: assignment.id,
+        adopted: ctx.adopted,
+        providerVersion: packageVersion(),
+    };
+    const email = ctx.userEmailAddress ?? p.userEmailAddress ?? undefined;
+    if (email) out.userEmailAddress = email.toLowerCase();
+    const tenant = p.principalTenantId ?? ctx.principalTenantId;
+    if (tenant) out.principalTenantId = tenant.toLowerCase();
+    if (p.createdOn) out.createdOn = p.createdOn;
+    return out;
+}
+
+/** Reads state written by any earlier version into today's shape (see emailInvoiceSetting.migrateOutputs). */
+export function migrateOutputs(raw: Record<string, unknown>): Outputs {
+    return Outputs.parse({ adopted: false, principalSource: raw.userEmailAddress ? "userEmailAddress" : "principalId", ...raw });
+}
+
+function parseInputs(news: Record<string, unknown>): Inputs {
+    const { inputs, failures } = check(news);
+    requireNoFailures(failures, TYPE_NAME);
+    return Inputs.parse(inputs);
+}
+
+function describe(ref: { billingAccountName: string; billingProfileName: string }, who?: string): string {
+    return `${TYPE_NAME}${who ? ` for ${who}` : ""} on billing profile ${ref.billingProfileName} (account ${ref.billingAccountName})`;
+}
+
+// ---------------------------------------------------------------------------
+// Handlers (I/O)
+
+/** The principal the inputs name, resolved through Graph when given by email. */
+async function resolvePrincipal(
+    client: BillingClient,
+    inputs: Inputs,
+): Promise<{ principalId: string; principalTenantId?: string; userEmailAddress?: string; source: "userEmailAddress" | "principalId" }> {
+    if (inputs.principalId) {
+        // Graph is only asked for the email to report; a missing user is not fatal here.
+        const user = await client.tryGetGraphUser(inputs.principalId).catch(() => undefined);
+        return {
+            principalId: inputs.principalId,
+            principalTenantId: inputs.principalTenantId,
+            userEmailAddress: user?.mail ?? undefined,
+            source: "principalId",
+        };
+    }
+    const email = inputs.userEmailAddress!;
+    const user = await client.tryGetGraphUser(email);
+    if (!user) {
+        throw new AzureApiError({
+            status: 404,
+            code: "UserNotFound",
+            message: `no user with email (user principal name) ${email} in the directory; check the address, or give principalId`,
+            operation: "getGraphUser",
+        });
+    }
+    return { principalId: user.id.toLowerCase(), userEmailAddress: email, source: "userEmailAddress" };
+}
+
+/**
+ * Creates (or adopts) the assignment. Failure contract: when the create call
+ * fails nothing exists and nothing is recorded; when Azure accepted the
+ * create but completing it failed, we look for the assignment and, if it is
+ * there, raise an error that carries its id and outputs, so Pulumi records it
+ * (as a resource that failed to initialise) rather than losing it.
+ */
+export async function create(client: BillingClient, news: Record<string, unknown>): Promise<{ id: string; outs: Outputs }> {
+    const inputs = parseInputs(news);
+    const who = inputs.userEmailAddress ?? inputs.principalId;
+    const what = `creating ${describe(inputs, who)}`;
+    let principal, role, existing;
+    try {
+        principal = await resolvePrincipal(client, inputs);
+        role = await client.resolveRoleDefinition(inputs, INVOICE_MANAGER_ROLE_NAME);
+        existing = findAssignment(await client.listRoleAssignments(inputs), principal.principalId, role.id);
+    } catch (err) {
+        throw operationError(what, err, "read");
+    }
+    const ctx = {
+        billingAccountName: inputs.billingAccountName,
+        billingProfileName: inputs.billingProfileName,
+        principalSource: principal.source,
+        userEmailAddress: principal.userEmailAddress,
+        principalId: principal.principalId,
+        principalTenantId: principal.principalTenantId,
+        roleDefinitionId: role.id,
+    };
+    if (existing) {
+        const outs = outputsFor(existing, { ...ctx, adopted: true });
+        return { id: existing.id, outs };
+    }
+    try {
+        const body: { roleDefinitionId: string; principalId: string; principalTenantId?: string; userEmailAddress?: string } = {
+            roleDefinitionId: role.id,
+            principalId: principal.principalId,
+        };
+        if (principal.principalTenantId) body.principalTenantId = principal.principalTenantId;
+        if (principal.userEmailAddress) body.userEmailAddress = principal.userEmailAddress;
+        const created = await client.createRoleAssignment(inputs, body);
+        const outs = outputsFor(created, { ...ctx, adopted: false });
+        return { id: created.id, outs };
+    } catch (err) {
+        const error = operationError(what, err, "manageRoles");
+        // Accepted but not confirmed (e.g. the long-running operation timed out): report what exists.
+        if (err instanceof AzureApiError && (err.code === "OperationTimedOut" || err.status === 0 || err.status >= 500)) {
+            const found = await client
+                .listRoleAssignments(inputs)
+                .then((all) => findAssignment(all, principal.principalId, role.id))
+                .catch(() => undefined);
+            if (found) {
+                throw Object.assign(error, { id: found.id, properties: outputsFor(found, { ...ctx, adopted: false }), reasons: [error.message] });
+            }
+        }
+        throw error;
+    }
+}
+
+/** Reads the live assignment; `undefined` when it was removed out of band. */
+export async function read(client: BillingClient, id: string, props: Record<string, unknown>): Promise<{ id: string; props: Outputs } | undefined> {
+    const old = migrateOutputs(props);
+    let live;
+    try {
+        live = await client.tryGetRoleAssignment(old, old.billingRoleAssignmentName);
+    } catch (err) {
+        throw operationError(`reading ${describe(old, old.userEmailAddress ?? old.principalId)}`, err, "read");
+    }
+    if (!live) return undefined;
+    const outs = outputsFor(live, {
+        ...old,
+        userEmailAddress: old.principalSource === "userEmailAddress" ? old.userEmailAddress : (live.properties.userEmailAddress ?? old.userEmailAddress),
+        adopted: old.adopted,
+    });
+    return { id: live.id || id, props: outs };
+}
+
+/** In-place update for inputs that still name the same principal: re-reads and records. */
+export async function update(client: BillingClient, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<Outputs> {
+    const old = migrateOutputs(olds);
+    const inputs = parseInputs(news);
+    const what = `updating ${describe(inputs, inputs.userEmailAddress ?? inputs.principalId)}`;
+    let live;
+    try {
+        live = await client.tryGetRoleAssignment(old, old.billingRoleAssignmentName);
+    } catch (err) {
+        throw operationError(what, err, "read");
+    }
+    if (!live) {
+        throw operationError(what, new AzureApiError({
+            status: 404,
+            code: "NotFound",
+            message: `the assignment ${old.billingRoleAssignmentName} no longer exists; run \`pulumi refresh\` and then \`pulumi up\` to create it again`,
+            operation: "getBillingRoleAssignment",
+        }));
+    }
+    return outputsFor(live, {
+        billingAccountName: inputs.billingAccountName,
+        billingProfileName: inputs.billingProfileName,
+        principalSource: inputs.principalId ? "principalId" : "userEmailAddress",
+        userEmailAddress: inputs.userEmailAddress ?? old.userEmailAddress,
+        principalId: old.principalId,
+        principalTenantId: inputs.principalTenantId ?? old.principalTenantId,
+        roleDefinitionId: old.roleDefinitionId,
+        adopted: old.adopted,
+    });
+}
+
+/** Deletes the assignment; already gone counts as deleted. On failure it still exists and stays in state. */
+export async function remove(client: BillingClient, props: Record<string, unknown>): Promise<void> {
+    const old = migrateOutputs(props);
+    try {
+        await client.deleteRoleAssignment(old, old.billingRoleAssignmentName);
+    } catch (err) {
+        throw operationError(`deleting ${describe(old, old.userEmailAddress ?? old.principalId)}`, err, "manageRoles");
+    }
+}

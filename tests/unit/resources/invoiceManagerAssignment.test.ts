@@ -1,0 +1,79 @@
+import { expect } from "chai";
+import * as assignment from "../../../provider/resources/invoiceManagerAssignment";
+import { UNKNOWN } from "../../../provider/resources/common";
+
+const BA = "10000000-0000-0000-0000-000000000001:20000000-0000-0000-0000-000000000001_2019-05-31";
+const BP = "ENGR-1111-BP1-AAA";
+const JANE_ID = "a0000000-0000-4000-8000-00000000000a";
+
+describe("InvoiceManagerAssignment check", () => {
+    it("accepts an email, lower-cased", () => {
+        const { inputs, failures } = assignment.check({ billingAccountName: BA, billingProfileName: BP, userEmailAddress: " Jane@Contoso.com " });
+        expect(failures).to.deep.equal([]);
+        expect(inputs.userEmailAddress).to.equal("jane@contoso.com");
+        expect(inputs).to.not.have.property("principalId");
+    });
+
+    it("accepts a principal id with a tenant id", () => {
+        const { failures } = assignment.check({ billingAccountName: BA, billingProfileName: BP, principalId: JANE_ID, principalTenantId: JANE_ID });
+        expect(failures).to.deep.equal([]);
+    });
+
+    it("requires exactly one of userEmailAddress and principalId", () => {
+        const neither = assignment.check({ billingAccountName: BA, billingProfileName: BP });
+        expect(neither.failures.map((f) => f.property)).to.deep.equal(["userEmailAddress"]);
+        const both = assignment.check({ billingAccountName: BA, billingProfileName: BP, userEmailAddress: "jane@contoso.com", principalId: JANE_ID });
+        expect(both.failures.map((f) => f.property)).to.deep.equal(["principalId"]);
+        expect(both.failures[0].reason).to.match(/not both/);
+    });
+
+    it("rejects a tenant without a principal id, bad GUIDs and bad emails", () => {
+        const r = assignment.check({ billingAccountName: BA, billingProfileName: BP, userEmailAddress: "jane@contoso.com,bob@contoso.com", principalTenantId: "nope" });
+        expect(r.failures.map((f) => f.property).sort()).to.deep.equal(["principalTenantId", "principalTenantId", "userEmailAddress"]);
+        const g = assignment.check({ billingAccountName: BA, billingProfileName: BP, principalId: "1234" });
+        expect(g.failures.map((f) => f.property)).to.deep.equal(["principalId"]);
+        expect(g.failures[0].reason).to.match(/GUID/);
+    });
+
+    it("lets an unknown email through", () => {
+        const r = assignment.check({ billingAccountName: BA, billingProfileName: BP, userEmailAddress: UNKNOWN });
+        expect(r.failures).to.deep.equal([]);
+        expect(r.inputs.userEmailAddress).to.equal(UNKNOWN);
+    });
+});
+
+describe("InvoiceManagerAssignment diff", () => {
+    const olds = {
+        billingAccountName: BA,
+        billingProfileName: BP,
+        principalSource: "userEmailAddress",
+        userEmailAddress: "jane@contoso.com",
+        principalId: JANE_ID,
+        roleDefinitionId: "/x/billingRoleDefinitions/40000000-aaaa-bbbb-cccc-100000000004",
+        billingRoleAssignmentName: `40000000-aaaa-bbbb-cccc-100000000004_${JANE_ID}`,
+    };
+
+    it("no change for the same user", () => {
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: "JANE@contoso.com" }).changes).to.equal(false);
+    });
+
+    it("replaces for another user or profile", () => {
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: "bob@contoso.com" }).replaces).to.deep.equal(["userEmailAddress"]);
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: "FINC-2222-BP2-BBB", userEmailAddress: "jane@contoso.com" }).replaces).to.deep.equal([
+            "billingProfileName",
+        ]);
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, principalId: "b0000000-0000-4000-8000-00000000000b" }).replaces).to.deep.equal([
+            "principalId",
+        ]);
+    });
+
+    it("updates in place when the email is swapped for the same user's object id", () => {
+        const d = assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, principalId: JANE_ID.toUpperCase() });
+        expect(d).to.deep.include({ changes: true, replaces: [] });
+        expect(d.changed).to.deep.equal(["principalId"]);
+    });
+
+    it("replaces when the principal is unknown", () => {
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: UNKNOWN }).replaces).to.deep.equal(["userEmailAddress"]);
+    });
+});
