@@ -12,14 +12,14 @@
  *   `InvalidResponse`.
  * Methods named `tryGet…` return `undefined` for 404 instead of throwing.
  */
-import type { z } from "zod";
+import { z, ZodError } from "zod";
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
 import type { ClientSettings } from "../config";
 import { isLoopbackHost } from "../config";
 import { AzureApiError, ValidationError, issuesFromZod } from "../errors";
 import { buildRequest, operations, responseSchema, type AnyOperation } from "./contract";
-import { billingProfileRef, type BillingProfileRef } from "./names";
+import { billingProfileRef, emailAddress, type BillingProfileRef } from "./names";
 import {
     BILLING_PROFILE_READ_ONLY_PROPERTIES,
     parseErrorBody,
@@ -34,7 +34,6 @@ import {
     type CreateBillingRoleAssignmentBody,
 } from "./schemas";
 import { Transport, type RawResponse } from "./transport";
-import { ZodError } from "zod";
 
 /** The two email-invoice fields of a billing profile, the only ones we ever write. */
 export interface InvoiceEmailSettings {
@@ -51,6 +50,12 @@ export interface InvoiceEmailUpdate {
     /** False when the profile already had the desired values and nothing was written. */
     written: boolean;
 }
+
+/** The two fields as a caller passes them: a boolean and a list of single addresses. */
+export const InvoiceEmailSettingsInput = z.object({
+    invoiceEmailOptIn: z.boolean({ error: "must be true or false" }),
+    invoiceRecipients: z.array(emailAddress, { error: "must be a list of email addresses" }),
+});
 
 /** Reads the two email-invoice fields of a profile, with Azure's nulls as defaults. */
 export function invoiceEmailSettingsOf(profile: BillingProfile): InvoiceEmailSettings {
@@ -297,6 +302,9 @@ export class BillingClient {
      * leaves the profile as it was.
      */
     async updateInvoiceEmailSettings(ref: BillingProfileRef, desired: InvoiceEmailSettings): Promise<InvoiceEmailUpdate> {
+        const checked = InvoiceEmailSettingsInput.safeParse(desired);
+        if (!checked.success) throw new ValidationError(issuesFromZod(checked.error), "updateInvoiceEmailSettings: invalid input");
+        desired = checked.data;
         const current = await this.getBillingProfile(ref);
         const before = invoiceEmailSettingsOf(current);
         if (before.invoiceEmailOptIn === desired.invoiceEmailOptIn && sameRecipients(before.invoiceRecipients, desired.invoiceRecipients)) {
