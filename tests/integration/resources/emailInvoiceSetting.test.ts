@@ -1,0 +1,142 @@
+/**
+ * EmailInvoiceSetting handlers against the emulator over HTTP: the whole
+ * lifecycle, drift seen by read + diff, delete restoring the prior values,
+ * permission and not-found errors. Asserts what the emulator holds.
+ */
+import { expect } from "chai";
+import * as setting from "../../../provider/resources/emailInvoiceSetting";
+import { host, resetHostState } from "../../../provider/resources/host";
+import { SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
+
+const ops = SEED.profiles.operations;
+const research = SEED.profiles.research;
+
+function heldProfile(state: any, name: string): any {
+    return (state.profiles as any[]).find((p) => p.name === name);
+}
+
+describe("EmailInvoiceSetting handlers", () => {
+    let emu: TestEmulator;
+    beforeEach(async () => {
+        emu = await startTestEmulator();
+    });
+    afterEach(async () => {
+        await emu.close();
+    });
+
+    it("create records the prior values, writes only the two fields, and delete restores them", async () => {
+        const alice = emu.client("alice");
+        // Someone had set recipients by hand before Pulumi manages the profile.
+        await alice.updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: ["old-ap@contoso.com"] });
+        const before = heldProfile(await emu.admin.state(), ops.billingProfileName);
+
+        const { inputs } = setting.check({ ...ops, enabled: true, additionalRecipients: ["AP@contoso.com", "ar@contoso.com"] });
+        const { id, outs } = await setting.create(alice, inputs);
+        expect(id).to.equal(before.id ?? `/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}`);
+        expect(outs).to.deep.include({
+            enabled: true,
+            additionalRecipients: ["ap@contoso.com", "ar@contoso.com"],
+            priorEnabled: false,
+            priorAdditionalRecipients: ["old-ap@contoso.com"],
+            billingProfileDisplayName: ops.displayName,
+        });
+        const during = heldProfile(await emu.admin.state(), ops.billingProfileName);
+        expect(during.properties.invoiceEmailOptIn).to.equal(true);
+        expect(during.properties.invoiceRecipients).to.deep.equal(["ap@contoso.com", "ar@contoso.com"]);
+        for (const key of Object.keys(before.properties)) {
+            if (key === "invoiceEmailOptIn" || key === "invoiceRecipients") continue;
+            expect(during.properties[key], key).to.deep.equal(before.properties[key]);
+        }
+
+        await setting.remove(alice, outs);
+        const after = heldProfile(await emu.admin.state(), ops.billingProfileName);
+        expect(after.properties.invoiceEmailOptIn).to.equal(false);
+        expect(after.properties.invoiceRecipients).to.deep.equal(["old-ap@contoso.com"]);
+    });
+
+    it("create over a profile that already has the desired values writes nothing", async () => {
+        const alice = emu.client("alice");
+        await alice.updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: true, invoiceRecipients: ["ap@contoso.com"] });
+        await emu.admin.clearRequests();
+        const { outs } = await setting.create(alice, setting.check({ ...ops, enabled: true, additionalRecipients: ["ap@contoso.com"] }).inputs);
+        expect(outs.priorEnabled).to.equal(true);
+        const log = await emu.admin.requests();
+        expect(log.map((e) => e.method)).to.deep.equal(["GET"]);
+    });
+
+    it("read + diff see a portal change on the property that drifted; update restores it", async () => {
+        const alice = emu.client("alice");
+        const inputs = setting.check({ ...ops, enabled: true, additionalRecipients: ["ap@contoso.com"] }).inputs;
+        const { id, outs } = await setting.create(alice, inputs);
+
+        // A contributor turns the opt-in off in the portal.
+        await emu.client("bob").updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: ["ap@contoso.com"] });
+        const live = await setting.read(alice, id, outs);
+        expect(live?.props.enabled).to.equal(false);
+        expect(setting.diff(live!.props, inputs).changed).to.deep.equal(["enabled"]);
+
+        // ...and adds a recipient.
+        await emu.client("bob").updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: true, invoiceRecipients: ["ap@contoso.com", "Mallory@contoso.com"] });
+        const live2 = await setting.read(alice, id, outs);
+        expect(setting.diff(live2!.props, inputs).changed).to.deep.equal(["additionalRecipients"]);
+        // Prior values survive a read.
+        expect(live2!.props.priorEnabled).to.equal(outs.priorEnabled);
+
+        const restored = await setting.update(alice, live2!.props, inputs);
+        expect(restored.additionalRecipients).to.deep.equal(["ap@contoso.com"]);
+        expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceRecipients).to.deep.equal(["ap@contoso.com"]);
+    });
+
+    it("replace onto another profile: the new profile is written, the old one restored", async () => {
+        const grace = emu.client("grace"); // billing account owner: may change both profiles
+        const a = await setting.create(grace, setting.check({ ...ops, enabled: true }).inputs);
+        const newInputs = setting.check({ ...research, enabled: true }).inputs;
+        expect(setting.diff(a.outs, newInputs).replaces).to.deep.equal(["billingProfileName"]);
+        await setting.create(grace, newInputs);
+        await setting.remove(grace, a.outs);
+        const state = await emu.admin.state();
+        expect(heldProfile(state, research.billingProfileName).properties.invoiceEmailOptIn).to.equal(true);
+        expect(heldProfile(state, ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(false);
+    });
+
+    it("a reader gets an error naming the role needed, and nothing changes", async () => {
+        const err = await setting.create(emu.client("carol"), setting.check({ ...ops, enabled: true }).inputs).catch((e) => e);
+        expect(err).to.be.instanceOf(Error);
+        expect(err.message).to.include("creating EmailInvoiceSetting on billing profile");
+        expect(err.message).to.include("AuthorizationFailed");
+        expect(err.message).to.match(/needs the billing profile owner or contributor role/);
+        expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(false);
+    });
+
+    it("a profile that does not exist: create fails naming the input; read returns no id; delete succeeds", async () => {
+        const ghost = { billingAccountName: ops.billingAccountName, billingProfileName: "GHST-0000-BP0-ZZZ" };
+        const err = await setting.create(emu.client("grace"), setting.check({ ...ghost, enabled: true }).inputs).catch((e) => e);
+        expect(err.message).to.match(/404/);
+        expect(err.message).to.include("billingProfileName 'GHST-0000-BP0-ZZZ'");
+        const outs = { ...ghost, enabled: true, additionalRecipients: [], billingProfileId: "x", billingProfileDisplayName: "", priorEnabled: false, priorAdditionalRecipients: [] };
+        expect(await setting.read(emu.client("grace"), "x", outs)).to.equal(undefined);
+        await setting.remove(emu.client("grace"), outs);
+    });
+
+    it("runs through the dynamic host with settings from configure()", async () => {
+        resetHostState();
+        const provider = host("EmailInvoiceSetting", 1);
+        const config: Record<string, string> = { "azure-email-invoicing:endpoint": emu.url, "azure-email-invoicing:token": emu.token("alice") };
+        await provider.configure({ config: { get: (k) => config[k] } });
+        const checked = await provider.check({}, { ...ops, enabled: true, additionalRecipients: [] });
+        expect(checked.failures).to.deep.equal([]);
+        const created = await provider.create(checked.inputs);
+        expect(created.outs.enabled).to.equal(true);
+        const read = await provider.read(created.id, created.outs);
+        expect(read).to.have.property("id", created.id);
+        await provider.delete(created.id, created.outs);
+        expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(false);
+        const log = await emu.admin.requests();
+        expect(new Set(log.map((e) => e.principal))).to.deep.equal(new Set([SEED.users.alice.id]));
+        resetHostState();
+    });
+
+    it("refuses a stack written by a newer shim", () => {
+        expect(() => host("EmailInvoiceSetting", 99)).to.throw(/newer azure-email-invoicing/);
+    });
+});
