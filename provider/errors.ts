@@ -10,6 +10,9 @@
  *   is made. Never retryable: the caller must change the value.
  * - {@link ConfigurationError}: the endpoint, credential or other setting is
  *   missing or contradictory. Never retryable.
+ * - {@link MailDeliveryError}: the SMTP server refused one message or the
+ *   connection failed while sending it. Retryable for 4xx replies and
+ *   connection failures; a 5xx reply is permanent for that recipient.
  */
 import { z } from "zod";
 
@@ -95,12 +98,37 @@ export class ConfigurationError extends Error {
     }
 }
 
+export class MailDeliveryError extends Error {
+    override readonly name = "MailDeliveryError";
+    /** True for SMTP 4xx replies and connection failures; false for 5xx (the recipient or message is refused for good). */
+    readonly retryable: boolean;
+    /** The SMTP reply code, when the server answered (e.g. 451, 550); undefined for connection failures. */
+    readonly responseCode?: number;
+    /** The server's reply line, or the connection failure. */
+    readonly response: string;
+    /** The SMTP command that failed (`RCPT TO`, `DATA`, `CONN`, ...), when known. */
+    readonly command?: string;
+    /** nodemailer's error code (`EENVELOPE`, `ECONNECTION`, `ETIMEDOUT`, ...), when known. */
+    readonly code?: string;
+
+    constructor(init: { retryable: boolean; response: string; responseCode?: number; command?: string; code?: string; recipient?: string }) {
+        const to = init.recipient ? ` to ${init.recipient}` : "";
+        const what = init.retryable ? "temporarily refused" : "refused";
+        super(`SMTP ${what} the message${to}${init.command ? ` at ${init.command}` : ""}: ${init.response}`);
+        this.retryable = init.retryable;
+        this.responseCode = init.responseCode;
+        this.response = init.response;
+        this.command = init.command;
+        this.code = init.code;
+    }
+}
+
 /** Any error of the catalogue. */
-export type KnownError = AzureApiError | ValidationError | ConfigurationError;
+export type KnownError = AzureApiError | ValidationError | ConfigurationError | MailDeliveryError;
 
 /** Whether `err` is worth retrying; unknown errors are treated as terminal. */
 export function isRetryable(err: unknown): boolean {
-    return err instanceof AzureApiError ? err.retryable : false;
+    return err instanceof AzureApiError || err instanceof MailDeliveryError ? err.retryable : false;
 }
 
 /** Renders a zod path the way users write properties: `a.b[2]`. */
