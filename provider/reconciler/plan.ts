@@ -1,0 +1,362 @@
+/**
+ * The reconciler's pure core (habit 5): from what the billing API says about
+ * a billing profile (opt-in, additional recipients, role definitions, role
+ * assignments, the Graph users behind them, invoices) to the deliveries Azure's
+ * rule asks for. No I/O here; the executor (run.ts) fetches, this decides.
+ *
+ * Azure's rule: once a billing profile is opted in to email invoices, every
+ * user with an owner, contributor, reader or invoice manager role on the
+ * profile receives each invoice by email, and so does each of the profile's
+ * additional recipients (`invoiceRecipients`).
+ */
+import { z } from "zod";
+import { billingProfileRef, emailAddress, isoDate } from "../billing/names";
+import { sameId } from "../billing/client";
+import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
+import { messageIdFor } from "./message";
+
+/** The four billing-profile roles whose holders receive invoices. */
+export type RecipientRole = "owner" | "contributor" | "reader" | "invoiceManager";
+
+/** The default window: invoices dated within the last 31 days. */
+export const DEFAULT_WINDOW_DAYS = 31;
+
+/**
+ * Which recipient role a billing role definition grants, from its `roleName`
+ * (never from its GUID: MCA and MPA name their definitions differently).
+ * Accepts Azure's names ("Billing profile owner", "Invoice manager") and the
+ * short forms ("Owner"); any other role (e.g. "Azure subscription creator")
+ * gives no invoices.
+ */
+export function recipientRoleOf(roleName: string): RecipientRole | undefined {
+    const n = roleName.trim().toLowerCase().replace(/\s+/g, " ").replace(/^billing profile /, "");
+    switch (n) {
+        case "owner":
+            return "owner";
+        case "contributor":
+            return "contributor";
+        case "reader":
+            return "reader";
+        case "invoice manager":
+            return "invoiceManager";
+        default:
+            return undefined;
+    }
+}
+
+/** A billing profile as the reconciler addresses it (names as Azure returns them). */
+export interface ProfileRef {
+    billingAccountName: string;
+    billingProfileName: string;
+}
+
+/** `billingAccountName/billingProfileName`, the form users type in `--profile`. */
+export function profileLabel(ref: ProfileRef): string {
+    return `${ref.billingAccountName}/${ref.billingProfileName}`;
+}
+
+/** Lower-cased key of a billing profile: ARM names compare case-insensitively. */
+export function profileKey(ref: ProfileRef): string {
+    return profileLabel(ref).toLowerCase();
+}
+
+/** Someone who receives a profile's invoices, and why. */
+export interface Recipient {
+    /** The address as Graph or `invoiceRecipients` spells it (first spelling seen). */
+    address: string;
+    /** Lower-cased address: the de-duplication and idempotency key. */
+    key: string;
+    /** Why: role names (e.g. "Billing profile owner") and/or "invoiceRecipients". */
+    reasons: string[];
+}
+
+/** A role holder (or listed address) who cannot be mailed, and why. Reported, never guessed. */
+export interface UnresolvedRecipient {
+    principalId?: string;
+    /** The role name, or "invoiceRecipients" for a malformed additional recipient. */
+    source: string;
+    displayName?: string;
+    /** What is wrong, in words a person can act on. */
+    reason: string;
+}
+
+/**
+ * The principal ids whose mailbox must be looked up in Graph: holders of one
+ * of the four roles on the profile. De-duplicated, lower-cased, sorted.
+ */
+export function principalsToResolve(definitions: readonly BillingRoleDefinition[], assignments: readonly BillingRoleAssignment[]): string[] {
+    const ids = new Set<string>();
+    for (const a of assignments) {
+        if (!a.properties.principalId) continue;
+        if (roleOfAssignment(definitions, a)) ids.add(a.properties.principalId.toLowerCase());
+    }
+    return [...ids].sort();
+}
+
+function roleOfAssignment(definitions: readonly BillingRoleDefinition[], a: BillingRoleAssignment): { role: RecipientRole; roleName: string } | undefined {
+    const def = definitions.find((d) => sameId(d.id, a.properties.roleDefinitionId) || sameId(d.name, a.properties.roleDefinitionId));
+    if (!def) return undefined;
+    const role = recipientRoleOf(def.properties.roleName);
+    return role ? { role, roleName: def.properties.roleName } : undefined;
+}
+
+/** What {@link resolveRecipients} takes. */
+export interface RecipientInput {
+    roleDefinitions: readonly BillingRoleDefinition[];
+    roleAssignments: readonly BillingRoleAssignment[];
+    /** Graph users by lower-cased principal id; `null` when Graph has no such user (404). */
+    users: ReadonlyMap<string, GraphUser | null>;
+    /** The profile's additional recipients. */
+    invoiceRecipients: readonly string[];
+}
+
+/**
+ * The recipients of a profile's invoices: holders of the four roles whose
+ * Graph `mail` is a valid address, plus the valid `invoiceRecipients`,
+ * de-duplicated case-insensitively and sorted by key. Role holders without a
+ * mailbox (Graph `mail` null), unknown to Graph, or assigned without a
+ * principal id are returned in `unresolved`; their user principal name is not
+ * used as a guess.
+ */
+export function resolveRecipients(input: RecipientInput): { recipients: Recipient[]; unresolved: UnresolvedRecipient[] } {
+    const byKey = new Map<string, Recipient>();
+    const unresolved: UnresolvedRecipient[] = [];
+    const add = (address: string, reason: string) => {
+        const key = address.toLowerCase();
+        const existing = byKey.get(key);
+        if (existing) {
+            if (!existing.reasons.includes(reason)) existing.reasons.push(reason);
+        } else {
+            byKey.set(key, { address, key, reasons: [reason] });
+        }
+    };
+    const reported = new Set<string>();
+    for (const a of input.roleAssignments) {
+        const r = roleOfAssignment(input.roleDefinitions, a);
+        if (!r) continue;
+        const principalId = a.properties.principalId ?? undefined;
+        const displayName = a.properties.principalDisplayName ?? undefined;
+        if (!principalId) {
+            unresolved.push({ source: r.roleName, displayName, reason: `the ${r.roleName} assignment ${a.name} names no principal id, so no mailbox can be looked up` });
+            continue;
+        }
+        const user = input.users.get(principalId.toLowerCase());
+        const once = (reason: string) => {
+            const k = `${principalId.toLowerCase()}|${r.roleName}`;
+            if (reported.has(k)) return;
+            reported.add(k);
+            unresolved.push({ principalId, source: r.roleName, displayName: user?.displayName ?? displayName, reason });
+        };
+        if (user === undefined) {
+            once("the principal was not looked up in Microsoft Graph");
+        } else if (user === null) {
+            once("Microsoft Graph has no user with this object id (a group or service principal, or a deleted user)");
+        } else if (!user.mail) {
+            once(`the user has no mailbox (Graph 'mail' is empty${user.userPrincipalName ? `; the user principal name ${user.userPrincipalName} is not used as a guess` : ""})`);
+        } else {
+            const parsed = emailAddress.safeParse(user.mail.trim());
+            if (parsed.success) add(parsed.data, r.roleName);
+            else once(`the Graph 'mail' value '${user.mail}' is not a valid email address`);
+        }
+    }
+    for (const raw of input.invoiceRecipients) {
+        const parsed = emailAddress.safeParse(raw.trim());
+        if (parsed.success) add(parsed.data, "invoiceRecipients");
+        else unresolved.push({ source: "invoiceRecipients", reason: `'${raw}' is not a valid email address` });
+    }
+    const recipients = [...byKey.values()].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    return { recipients, unresolved };
+}
+
+// ---------------------------------------------------------------------------
+// Invoices and the window
+
+/** Which invoices a run considers: invoice date from `start` to `end`, both inclusive, UTC days. */
+export interface InvoiceWindow {
+    start: string;
+    end: string;
+}
+
+function utcDay(d: Date): string {
+    return d.toISOString().slice(0, 10);
+}
+
+/**
+ * The window of a run: from `since` (YYYY-MM-DD) or `days` before `now`, to
+ * the day of `now`, in UTC. Throws a zod error for a malformed `since`.
+ */
+export function invoiceWindow(now: Date, since?: string, days = DEFAULT_WINDOW_DAYS): InvoiceWindow {
+    const end = utcDay(now);
+    const start = since !== undefined ? isoDate.parse(since) : utcDay(new Date(now.getTime() - days * 24 * 60 * 60 * 1000));
+    return { start, end: start > end ? start : end };
+}
+
+/** The facts of an invoice a message needs, as stored with its plan (one schema: the ledger parses it back with this). */
+export const InvoiceFacts = z.object({
+    billingAccountName: z.string(),
+    billingProfileName: z.string(),
+    billingProfileDisplayName: z.string().nullable(),
+    invoiceName: z.string(),
+    /** The `documents[].name` of the invoice PDF, when Azure lists one. */
+    documentName: z.string().nullable(),
+    invoiceDate: z.string().nullable(),
+    dueDate: z.string().nullable(),
+    periodStartDate: z.string().nullable(),
+    periodEndDate: z.string().nullable(),
+    amountDue: z.object({ value: z.number(), currency: z.string().nullable() }).nullable(),
+    status: z.string().nullable(),
+});
+export type InvoiceFacts = z.infer<typeof InvoiceFacts>;
+
+/** Reads the facts a message needs out of an invoice. */
+export function invoiceFacts(ref: ProfileRef, displayName: string | null, invoice: Invoice): InvoiceFacts {
+    const p = invoice.properties;
+    const docs = p.documents ?? [];
+    const pdf = docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice") ?? undefined;
+    return {
+        billingAccountName: ref.billingAccountName,
+        billingProfileName: ref.billingProfileName,
+        billingProfileDisplayName: p.billingProfileDisplayName ?? displayName ?? null,
+        invoiceName: invoice.name,
+        documentName: pdf?.name ?? null,
+        invoiceDate: p.invoiceDate ?? null,
+        dueDate: p.dueDate ?? null,
+        periodStartDate: p.invoicePeriodStartDate ?? null,
+        periodEndDate: p.invoicePeriodEndDate ?? null,
+        amountDue: p.amountDue && typeof p.amountDue.value === "number" ? { value: p.amountDue.value, currency: p.amountDue.currency ?? null } : null,
+        status: p.status ?? null,
+    };
+}
+
+/** True when the invoice's date (its UTC day) is inside the window. Invoices without a date are outside. */
+export function inWindow(invoice: Invoice, window: InvoiceWindow): boolean {
+    const d = invoice.properties.invoiceDate;
+    if (!d) return false;
+    const t = Date.parse(d);
+    const day = Number.isNaN(t) ? d.slice(0, 10) : utcDay(new Date(t));
+    return day >= window.start && day <= window.end;
+}
+
+// ---------------------------------------------------------------------------
+// Plans
+
+/** One message to send: an invoice to a recipient. */
+export interface PlannedDelivery {
+    billingAccountName: string;
+    billingProfileName: string;
+    invoiceName: string;
+    /** The address to send to. */
+    recipient: string;
+    /** Lower-cased address. */
+    recipientKey: string;
+    /** Why this recipient gets the invoice. */
+    reasons: string[];
+    /** Stable `Message-ID` from (billing profile, invoice, recipient). */
+    messageId: string;
+}
+
+/** The plan of one invoice: frozen once stored (its recipients are those present when it is first planned). */
+export interface InvoicePlan {
+    invoice: InvoiceFacts;
+    deliveries: PlannedDelivery[];
+    /** Role holders who could not be mailed when the plan was made. */
+    unresolved: UnresolvedRecipient[];
+}
+
+/** Everything the planner needs about one billing profile. */
+export interface ProfileInput {
+    profile: BillingProfile;
+    /** The profile's reference (names as Azure returns them). */
+    ref: ProfileRef;
+    /** All invoices listed for the window (out-of-window ones are dropped here too). */
+    invoices: readonly Invoice[];
+    window: InvoiceWindow;
+    /** Lower-cased names of invoices already planned in the ledger: their recipients are frozen. */
+    alreadyPlanned: ReadonlySet<string>;
+    /** Recipients, when the caller resolved them (needed only when some invoice is new). */
+    recipients?: { recipients: Recipient[]; unresolved: UnresolvedRecipient[] };
+}
+
+/** What the planner decided for one profile. */
+export interface ProfilePlan {
+    ref: ProfileRef;
+    optedIn: boolean;
+    /** In-window invoices, sorted by invoice date then name. */
+    invoicesInWindow: InvoiceFacts[];
+    /** In-window invoices without a plan yet; their plans are in `plans`. */
+    newInvoices: InvoiceFacts[];
+    /** Plans for the new invoices (empty when not opted in). */
+    plans: InvoicePlan[];
+}
+
+/** Whether the profile is opted in to email invoices. */
+export function isOptedIn(profile: BillingProfile): boolean {
+    return profile.properties.invoiceEmailOptIn === true;
+}
+
+/** The in-window invoices of a profile that have no plan yet, sorted by date then name. */
+export function newInvoicesOf(input: Pick<ProfileInput, "profile" | "ref" | "invoices" | "window" | "alreadyPlanned">): {
+    inWindow: InvoiceFacts[];
+    fresh: InvoiceFacts[];
+} {
+    const displayName = input.profile.properties.displayName ?? null;
+    const seen = new Set<string>();
+    const facts: InvoiceFacts[] = [];
+    for (const inv of input.invoices) {
+        if (!inWindow(inv, input.window)) continue;
+        const k = inv.name.toLowerCase();
+        if (seen.has(k)) continue;
+        seen.add(k);
+        facts.push(invoiceFacts(input.ref, displayName, inv));
+    }
+    facts.sort((a, b) => ((a.invoiceDate ?? "") + a.invoiceName < (b.invoiceDate ?? "") + b.invoiceName ? -1 : 1));
+    return { inWindow: facts, fresh: facts.filter((f) => !input.alreadyPlanned.has(f.invoiceName.toLowerCase())) };
+}
+
+/**
+ * Plans one profile: nothing when it is not opted in; otherwise one plan per
+ * in-window invoice that has no plan yet, addressed to every recipient.
+ * Throws when a new invoice needs recipients and none were resolved (a bug in
+ * the caller, not a user error).
+ */
+export function planProfile(input: ProfileInput): ProfilePlan {
+    const optedIn = isOptedIn(input.profile);
+    const { inWindow: invoicesInWindow, fresh } = newInvoicesOf(input);
+    if (!optedIn) return { ref: input.ref, optedIn, invoicesInWindow, newInvoices: fresh, plans: [] };
+    if (fresh.length > 0 && !input.recipients) throw new Error(`planProfile: ${profileLabel(input.ref)} has new invoices but no recipients were resolved`);
+    const plans = fresh.map((invoice) => ({
+        invoice,
+        deliveries: (input.recipients?.recipients ?? []).map((r) => ({
+            billingAccountName: input.ref.billingAccountName,
+            billingProfileName: input.ref.billingProfileName,
+            invoiceName: invoice.invoiceName,
+            recipient: r.address,
+            recipientKey: r.key,
+            reasons: [...r.reasons],
+            messageId: messageIdFor(input.ref, invoice.invoiceName, r.key),
+        })),
+        unresolved: [...(input.recipients?.unresolved ?? [])],
+    }));
+    return { ref: input.ref, optedIn, invoicesInWindow, newInvoices: fresh, plans };
+}
+
+// ---------------------------------------------------------------------------
+// Scope
+
+/**
+ * A `--profile` value: `<billingAccountName>/<billingProfileName>`. Account
+ * names never contain `/`, so the last `/` separates the two. Returns the
+ * names validated against Microsoft's patterns, or an error message.
+ */
+export function parseProfileArg(value: string): { ok: true; ref: ProfileRef } | { ok: false; reason: string } {
+    const i = value.lastIndexOf("/");
+    if (i <= 0 || i === value.length - 1) {
+        return { ok: false, reason: `'${value}' is not <billingAccountName>/<billingProfileName>` };
+    }
+    const parsed = billingProfileRef.safeParse({ billingAccountName: value.slice(0, i), billingProfileName: value.slice(i + 1) });
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return { ok: false, reason: `'${value}': ${String(issue?.path[0] ?? "value")} ${issue?.message ?? "is invalid"}` };
+    }
+    return { ok: true, ref: parsed.data };
+}
