@@ -1,0 +1,141 @@
+/**
+ * `azure-email-invoicing emulator [--port N] [--data DIR] [--quiet]`: runs
+ * the local Azure Billing + Graph emulator until SIGINT or SIGTERM, then
+ * closes it cleanly (exit code 0). Prints the URL, the billing profiles and
+ * the principals with their tokens.
+ *
+ * Exit codes: 0 after a clean stop, 2 for bad flags, 1 when the emulator
+ * cannot start (port taken, unreadable data directory).
+ */
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { startEmulator, type EmulatorHandle } from "../../emulator";
+import type { CommandIo } from "../io";
+
+const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--quiet]
+
+Runs the local Azure Billing + Graph emulator on 127.0.0.1 until Ctrl-C.
+
+options:
+  --port N     TCP port (default 0: a free port, printed at start)
+  --data DIR   keep state in DIR across restarts (default: in memory)
+  --quiet      do not print a line per request
+  -h, --help   show this help`;
+
+/** Renders rows as left-aligned columns. */
+export function table(header: string[], rows: string[][]): string {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+    const fmt = (r: string[]) =>
+        r
+            .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
+    return [fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)].join("\n");
+}
+
+/** The banner printed at start: where it listens, the profiles, the principals and their tokens. */
+export function banner(emulator: EmulatorHandle): string {
+    const state = emulator.state();
+    const accountLabel = (name: string) => {
+        const a = state.billingAccounts.find((x) => x.name === name);
+        return `${String(a?.properties.displayName ?? name)} (${a?.properties.agreementType === "MicrosoftPartnerAgreement" ? "MPA" : "MCA"})`;
+    };
+    const profileLabel = (account: string, name: string) => {
+        const p = state.billingProfiles.find((x) => x.billingAccountName === account && x.name === name);
+        return `${name} (${String(p?.properties.displayName ?? "")})`;
+    };
+    const lines: string[] = [];
+    lines.push(`Azure Billing + Graph emulator listening on ${emulator.url}`);
+    lines.push(`  ARM and Graph endpoint: ${emulator.url}  (api-version 2024-04-01; Graph under /v1.0)`);
+    lines.push(`  Admin API:              ${emulator.url}/_emulator  (no token; loopback only)`);
+    lines.push(
+        `  State:                  ${emulator.stateFile ? `${emulator.stateFile} (${emulator.seeded ? "new, seeded" : "reopened"})` : "in memory (lost on exit; use --data DIR to keep it)"}`,
+    );
+    lines.push("");
+    lines.push("Billing accounts and profiles:");
+    const shown = state.billingProfiles.slice(0, 10);
+    lines.push(
+        table(
+            ["ACCOUNT", "BILLING ACCOUNT NAME", "PROFILE"],
+            shown.map((p) => [accountLabel(p.billingAccountName), p.billingAccountName, profileLabel(p.billingAccountName, p.name)]),
+        ),
+    );
+    if (state.billingProfiles.length > shown.length) lines.push(`... and ${state.billingProfiles.length - shown.length} more billing profiles`);
+    lines.push("");
+    lines.push('Principals (send "Authorization: Bearer <token>"):');
+    const rows: string[][] = [];
+    for (const p of emulator.principals) {
+        const roles = p.roleAssignments.map((a) =>
+            a.billingProfileName ? `${a.roleName} on ${profileLabel(a.billingAccountName, a.billingProfileName)}` : `${a.roleName} on ${accountLabel(a.billingAccountName)}`,
+        );
+        const shownRoles = roles.length > 4 ? [...roles.slice(0, 3), `... and ${roles.length - 3} more`] : roles;
+        const first = [p.token, p.userPrincipalName, p.mail ?? "(no mailbox)", shownRoles[0] ?? "(no role)"];
+        rows.push(first);
+        for (const r of shownRoles.slice(1)) rows.push(["", "", "", r]);
+    }
+    lines.push(table(["TOKEN", "USER PRINCIPAL NAME", "MAIL", "ROLES"], rows));
+    lines.push("");
+    lines.push("Press Ctrl-C to stop.");
+    return lines.join("\n") + "\n";
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+    return new Promise((resolve) => {
+        const on = (signal: NodeJS.Signals) => {
+            process.off("SIGINT", on);
+            process.off("SIGTERM", on);
+            resolve(signal);
+        };
+        process.on("SIGINT", on);
+        process.on("SIGTERM", on);
+    });
+}
+
+export async function run(argv: string[], io: CommandIo): Promise<number> {
+    let values: { port?: string; data?: string; quiet?: boolean; help?: boolean };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: {
+                port: { type: "string" },
+                data: { type: "string" },
+                quiet: { type: "boolean" },
+                help: { type: "boolean", short: "h" },
+            },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (err) {
+        io.stderr.write(`azure-email-invoicing emulator: ${(err as Error).message}\n\n${USAGE}\n`);
+        return 2;
+    }
+    if (values.help) {
+        io.stdout.write(`${USAGE}\n`);
+        return 0;
+    }
+    let port = 0;
+    if (values.port !== undefined) {
+        if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+            io.stderr.write(`azure-email-invoicing emulator: --port must be a number from 0 to 65535, not '${values.port}'\n`);
+            return 2;
+        }
+        port = Number(values.port);
+    }
+    const dataDir = values.data ? path.resolve(io.cwd, values.data) : undefined;
+
+    let emulator: EmulatorHandle;
+    try {
+        emulator = await startEmulator({ port, dataDir, log: values.quiet ? undefined : (line) => io.stdout.write(`${line}\n`) });
+    } catch (err) {
+        io.stderr.write(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}\n`);
+        return 1;
+    }
+    // Listen for the stop signal before announcing readiness: whoever reads
+    // the banner may signal at once.
+    const stopped = waitForSignal();
+    io.stdout.write(banner(emulator));
+    const signal = await stopped;
+    await emulator.close();
+    io.stdout.write(`emulator stopped (${signal})\n`);
+    return 0;
+}

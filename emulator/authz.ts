@@ -1,0 +1,174 @@
+/**
+ * Authorization by Microsoft's billing role matrix, applied to each contract
+ * operation's `access` (see `Access` in provider/billing/contract.ts):
+ *
+ * | access         | billing profile roles                          | billing account roles          |
+ * |----------------|------------------------------------------------|--------------------------------|
+ * | `read`         | owner, contributor, reader, invoice manager    | owner, contributor, reader     |
+ * | `writeProfile` | owner, contributor                             | owner, contributor             |
+ * | `manageRoles`  | owner                                          | owner                          |
+ * | `signedIn`     | any authenticated principal                    |                                |
+ *
+ * Account roles are inherited by every profile of the account. Reading the
+ * billing account itself needs an account role or any role on one of its
+ * profiles (Azure lists the account for both). Lists that are `signedIn`
+ * (accounts, profiles) are filtered to what the caller has a role on.
+ *
+ * Pure functions over the state; the server calls {@link resolveScope} then
+ * {@link authorize} before any handler runs.
+ */
+import { REQUIRED_ROLE, type Access, type OperationId } from "../provider/billing/contract";
+import { fail } from "./errors";
+import {
+    type BillingAccountRecord,
+    type BillingProfileRecord,
+    type EmulatorState,
+    type InvoiceRecord,
+    type PrincipalRecord,
+    type RoleKind,
+    accountPath,
+    definitionOf,
+    findAccount,
+    findInvoice,
+    findProfile,
+    profilePath,
+    profilesOf,
+    sameName,
+} from "./model";
+
+/** The ARM action each operation performs, as named in denials. */
+export const ACTIONS: Record<OperationId, string> = {
+    listBillingAccounts: "Microsoft.Billing/billingAccounts/read",
+    getBillingAccount: "Microsoft.Billing/billingAccounts/read",
+    listBillingProfiles: "Microsoft.Billing/billingAccounts/billingProfiles/read",
+    getBillingProfile: "Microsoft.Billing/billingAccounts/billingProfiles/read",
+    putBillingProfile: "Microsoft.Billing/billingAccounts/billingProfiles/write",
+    listBillingRoleDefinitions: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions/read",
+    getBillingRoleDefinition: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions/read",
+    listBillingRoleAssignments: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/read",
+    getBillingRoleAssignment: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/read",
+    createBillingRoleAssignment: "Microsoft.Billing/billingAccounts/billingProfiles/createBillingRoleAssignment/action",
+    deleteBillingRoleAssignment: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/delete",
+    listInvoices: "Microsoft.Billing/billingAccounts/billingProfiles/invoices/read",
+    getInvoice: "Microsoft.Billing/billingAccounts/invoices/read",
+    downloadInvoice: "Microsoft.Billing/billingAccounts/invoices/download/action",
+    getGraphUser: "microsoft.directory/users/basic/read",
+};
+
+/** Which roles satisfy each access level (the matrix above, as data). */
+export const MATRIX: Record<Exclude<Access, "signedIn">, { profile: readonly RoleKind[]; account: readonly RoleKind[] }> = {
+    read: { profile: ["owner", "contributor", "reader", "invoiceManager"], account: ["owner", "contributor", "reader"] },
+    writeProfile: { profile: ["owner", "contributor"], account: ["owner", "contributor"] },
+    manageRoles: { profile: ["owner"], account: ["owner"] },
+};
+
+/** What an operation is performed on. */
+export type Scope =
+    | { kind: "tenant" }
+    | { kind: "account"; account: BillingAccountRecord }
+    | { kind: "profile"; account: BillingAccountRecord; profile: BillingProfileRecord; invoice?: InvoiceRecord };
+
+/** The roles a principal holds directly at one scope (profile null = account scope). */
+export function rolesAt(state: Readonly<EmulatorState>, principalId: string, account: string, profile: string | null): RoleKind[] {
+    const kinds: RoleKind[] = [];
+    for (const a of state.roleAssignments) {
+        if (!sameName(a.principalId, principalId) || !sameName(a.billingAccountName, account)) continue;
+        if (profile === null ? a.billingProfileName !== null : !sameName(a.billingProfileName, profile)) continue;
+        const def = definitionOf(state, a);
+        if (def && !kinds.includes(def.kind)) kinds.push(def.kind);
+    }
+    return kinds;
+}
+
+function hasAnyProfileRole(state: Readonly<EmulatorState>, principalId: string, account: string): boolean {
+    return state.roleAssignments.some((a) => sameName(a.principalId, principalId) && sameName(a.billingAccountName, account) && a.billingProfileName !== null);
+}
+
+/** Whether `principal` may perform `access` at `scope`. */
+export function isAllowed(state: Readonly<EmulatorState>, principal: PrincipalRecord, access: Access, scope: Scope): boolean {
+    if (access === "signedIn" || scope.kind === "tenant") return true;
+    const rule = MATRIX[access];
+    const accountRoles = rolesAt(state, principal.id, scope.account.name, null);
+    if (accountRoles.some((r) => rule.account.includes(r))) return true;
+    if (scope.kind === "account") {
+        return access === "read" && hasAnyProfileRole(state, principal.id, scope.account.name);
+    }
+    return rolesAt(state, principal.id, scope.account.name, scope.profile.name).some((r) => rule.profile.includes(r));
+}
+
+/** The ARM id of a scope, as denials name it. */
+export function scopePath(scope: Scope): string {
+    if (scope.kind === "tenant") return "/";
+    if (scope.kind === "account") return accountPath(scope.account.name);
+    return profilePath(scope.account.name, scope.profile.name);
+}
+
+/**
+ * Throws 403 `AuthorizationFailed` unless `principal` may perform the
+ * operation at `scope`. The message names the principal, the action, the
+ * scope and the role to ask for (REQUIRED_ROLE).
+ */
+export function authorize(state: Readonly<EmulatorState>, principal: PrincipalRecord, operationId: OperationId, access: Access, scope: Scope): void {
+    if (isAllowed(state, principal, access, scope)) return;
+    throw fail.forbidden(
+        `The client '${principal.userPrincipalName}' with object id '${principal.id}' does not have authorization to perform action ` +
+            `'${ACTIONS[operationId]}' over scope '${scopePath(scope)}' or the scope is invalid. ` +
+            `It needs ${REQUIRED_ROLE[access]}. If access was recently granted, please refresh your credentials.`,
+    );
+}
+
+/**
+ * Finds what an operation is performed on from its validated path
+ * parameters. Throws 404 when the account, profile or invoice does not exist.
+ */
+export function resolveScope(state: Readonly<EmulatorState>, operationId: OperationId, params: Record<string, string>): Scope {
+    switch (operationId) {
+        case "listBillingAccounts":
+        case "listBillingProfiles":
+        case "getGraphUser":
+            return { kind: "tenant" };
+        default:
+            break;
+    }
+    const account = requireAccount(state, params.billingAccountName);
+    if (operationId === "getBillingAccount") return { kind: "account", account };
+    if (operationId === "getInvoice" || operationId === "downloadInvoice") {
+        const invoice = findInvoice(state, account.name, params.invoiceName);
+        if (!invoice) {
+            throw fail.notFound("ResourceNotFound", `Invoice '${params.invoiceName}' was not found in billing account '${account.name}'.`);
+        }
+        const profile = findProfile(state, account.name, invoice.billingProfileName);
+        if (!profile) throw fail.internal(`invoice ${invoice.name} belongs to a missing billing profile`);
+        return { kind: "profile", account, profile, invoice };
+    }
+    return { kind: "profile", account, profile: requireProfile(state, account, params.billingProfileName) };
+}
+
+export function requireAccount(state: Readonly<EmulatorState>, name: string): BillingAccountRecord {
+    const account = findAccount(state, name);
+    if (!account) throw fail.notFound("ResourceNotFound", `Billing account '${name}' was not found.`);
+    return account;
+}
+
+export function requireProfile(state: Readonly<EmulatorState>, account: BillingAccountRecord, name: string): BillingProfileRecord {
+    const profile = findProfile(state, account.name, name);
+    if (!profile) throw fail.notFound("ResourceNotFound", `Billing profile '${name}' was not found in billing account '${account.name}'.`);
+    return profile;
+}
+
+/** The accounts a principal sees in the account list: an account role or a role on one of its profiles. */
+export function visibleAccounts(state: Readonly<EmulatorState>, principalId: string): BillingAccountRecord[] {
+    return state.billingAccounts.filter((a) => rolesAt(state, principalId, a.name, null).length > 0 || hasAnyProfileRole(state, principalId, a.name));
+}
+
+/** Whether the principal holds an account-scope role (which decides `hasReadAccess` on the account). */
+export function hasAccountRole(state: Readonly<EmulatorState>, principalId: string, account: string): boolean {
+    return rolesAt(state, principalId, account, null).length > 0;
+}
+
+/** The profiles of an account a principal sees: all with an account role, else those it has a role on. */
+export function visibleProfiles(state: Readonly<EmulatorState>, principalId: string, account: string): BillingProfileRecord[] {
+    const all = profilesOf(state, account);
+    if (hasAccountRole(state, principalId, account)) return all;
+    return all.filter((p) => rolesAt(state, principalId, account, p.name).length > 0);
+}

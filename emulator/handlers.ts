@@ -1,0 +1,465 @@
+/**
+ * One stateless handler per contract operation. The server has already
+ * routed the request, authenticated the principal, validated path, query and
+ * body with the contract, found the scope (404) and authorized the caller
+ * (403) before a handler runs; the handler reads or changes the store and
+ * returns a reply, which the server checks against the contract's response
+ * schema for its status.
+ *
+ * Mutations go through `store.update`, which is all-or-nothing: a handler
+ * that throws halfway leaves the state as it was.
+ */
+import type { z } from "zod";
+import { type OperationId, type Operations } from "../provider/billing/contract";
+import * as names from "../provider/billing/names";
+import { BILLING_PROFILE_READ_ONLY_PROPERTIES, type BillingProfilePutBody } from "../provider/billing/schemas";
+import { hasAccountRole, requireAccount, visibleAccounts, visibleProfiles, type Scope } from "./authz";
+import { documentLink } from "./documents";
+import { fail } from "./errors";
+import { acceptOperation, acceptedHeaders, type CompleteOperation } from "./lro";
+import {
+    type EmulatorSettings,
+    type EmulatorState,
+    type PrincipalRecord,
+    type RoleAssignmentRecord,
+    type RoleDefinitionRecord,
+    assignmentsAt,
+    billingAccountView,
+    billingProfileView,
+    definitionOf,
+    findInvoice,
+    findPrincipalById,
+    findProfile,
+    graphUserView,
+    invoiceView,
+    roleAssignmentView,
+    roleDefinitionView,
+    roleDefinitionsAt,
+    sameName,
+} from "./model";
+import type { Runtime } from "./runtime";
+import { isoSeconds, PROFILE_ROLE_NAMES } from "./seed";
+import type { EmulatorStore } from "./store";
+
+/** Everything a handler may use. Handlers keep nothing between requests. */
+export interface HandlerContext {
+    store: EmulatorStore;
+    runtime: Runtime;
+    now: () => Date;
+    /** `http://host:port` as the client addressed the emulator: Locations and links are built on it. */
+    origin: string;
+    /** The request URL (paging links keep its query). */
+    url: URL;
+    /** The authenticated caller. */
+    principal: PrincipalRecord;
+    /** What the operation acts on, resolved and authorized by the server. */
+    scope: Scope;
+}
+
+/** A successful answer; errors are thrown as `EmulatorError`. */
+export interface Reply {
+    status: number;
+    body?: unknown;
+    headers?: Record<string, string>;
+}
+
+type Op<K extends OperationId> = Operations[K];
+
+/** The validated input of an operation, as the contract's schemas output it. */
+export interface Input<K extends OperationId> {
+    params: z.output<Op<K>["params"]>;
+    query: NonNullable<Op<K>["query"]> extends z.ZodType ? z.output<NonNullable<Op<K>["query"]>> : Record<string, never>;
+    body: NonNullable<Op<K>["body"]> extends z.ZodType ? z.output<NonNullable<Op<K>["body"]>> : undefined;
+}
+
+export type Handler<K extends OperationId> = (ctx: HandlerContext, input: Input<K>) => Reply | Promise<Reply>;
+
+// ---------------------------------------------------------------------------
+// Paging
+
+const SKIP_TOKEN = "$skiptoken";
+
+function encodeSkipToken(offset: number): string {
+    return Buffer.from(`offset:${offset}`).toString("base64url");
+}
+
+function decodeSkipToken(token: string | null): number {
+    if (token === null) return 0;
+    const m = /^offset:(\d{1,9})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+    if (!m) throw fail.badRequest("InvalidSkipToken", `The $skiptoken '${token}' is not valid. Use the nextLink of the previous page as it is.`);
+    return Number(m[1]);
+}
+
+/**
+ * One page of a list. When items remain, `nextLink` repeats the request's
+ * query with a `$skiptoken`, absolute or relative per the settings.
+ */
+function page(ctx: HandlerContext, items: unknown[]): Reply {
+    const settings = ctx.store.read((s) => s.settings);
+    const offset = decodeSkipToken(ctx.url.searchParams.get(SKIP_TOKEN));
+    const value = items.slice(offset, offset + settings.pageSize);
+    const body: { value: unknown[]; nextLink?: string } = { value };
+    if (offset + settings.pageSize < items.length) {
+        const q = new URLSearchParams(ctx.url.searchParams);
+        q.set(SKIP_TOKEN, encodeSkipToken(offset + settings.pageSize));
+        const rel = `${ctx.url.pathname}?${q.toString()}`;
+        body.nextLink = settings.relativeNextLinks ? rel : `${ctx.origin}${rel}`;
+    }
+    return { status: 200, body };
+}
+
+// ---------------------------------------------------------------------------
+// Billing profile PUT
+
+/**
+ * Replaces the writable properties of a profile with the body's and keeps the
+ * read-only ones (BILLING_PROFILE_READ_ONLY_PROPERTIES) as the server holds
+ * them; read-only properties in the body are ignored, as ARM does. `tags` are
+ * replaced too (absent = none). Returns the new record.
+ */
+export function applyProfilePut(draft: EmulatorState, billingAccountName: string, billingProfileName: string, body: BillingProfilePutBody) {
+    const profile = findProfile(draft, billingAccountName, billingProfileName);
+    if (!profile) throw fail.notFound("ResourceNotFound", `Billing profile '${billingProfileName}' was not found in billing account '${billingAccountName}'.`);
+    const readOnly = new Set<string>(BILLING_PROFILE_READ_ONLY_PROPERTIES);
+    const properties: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(body.properties)) if (!readOnly.has(k) && v !== undefined) properties[k] = v;
+    for (const k of readOnly) if (k in profile.properties) properties[k] = profile.properties[k];
+    profile.properties = properties;
+    profile.tags = body.tags ?? null;
+    return structuredClone(profile);
+}
+
+/** Checks what the contract's schema cannot: each recipient is an email address. */
+function validateProfileBody(body: BillingProfilePutBody): void {
+    const fields: Record<string, string[]> = {};
+    (body.properties.invoiceRecipients ?? []).forEach((r, i) => {
+        const ok = names.emailAddress.safeParse(r);
+        if (!ok.success) fields[`properties.invoiceRecipients[${i}]`] = [`'${r}' ${ok.error.issues[0].message}`];
+    });
+    if (Object.keys(fields).length > 0) throw fail.validationProblem(fields);
+}
+
+// ---------------------------------------------------------------------------
+// Role assignments
+
+/** What a validated createBillingRoleAssignment resolves to; kept as the operation's input. */
+interface AssignmentRequest {
+    principalId: string;
+    roleDefinitionName: string;
+    createdByPrincipalId: string;
+}
+
+function parseRoleDefinitionId(id: string): { account: string; profile: string; name: string } | undefined {
+    const m = /^\/?providers\/Microsoft\.Billing\/billingAccounts\/([^/]+)\/billingProfiles\/([^/]+)\/billingRoleDefinitions\/([^/]+)$/i.exec(id.trim());
+    return m ? { account: decodeURIComponent(m[1]), profile: decodeURIComponent(m[2]), name: m[3] } : undefined;
+}
+
+/**
+ * Resolves the role definition (full id of one of this profile's role
+ * definitions) and the principal (object id, or email address looked up in
+ * the directory). Throws 400 with what to change.
+ */
+function resolveAssignment(
+    state: Readonly<EmulatorState>,
+    scope: Extract<Scope, { kind: "profile" }>,
+    body: Input<"createBillingRoleAssignment">["body"],
+): { principal: PrincipalRecord; definition: RoleDefinitionRecord } {
+    const defs = roleDefinitionsAt(state, scope.account.name, scope.profile.name);
+    const choices = defs.map((d) => `${d.roleName} (${d.name})`).join(", ");
+    const ref = parseRoleDefinitionId(body.roleDefinitionId);
+    const definition =
+        ref && sameName(ref.account, scope.account.name) && sameName(ref.profile, scope.profile.name) ? defs.find((d) => sameName(d.name, ref.name)) : undefined;
+    if (!definition) {
+        throw fail.badRequest(
+            "InvalidRoleDefinitionId",
+            `The role definition '${body.roleDefinitionId}' is not a role definition of billing profile '${scope.profile.name}'. ` +
+                `Use the full id of one of its role definitions (GET .../billingProfiles/${scope.profile.name}/billingRoleDefinitions): ${choices}.`,
+            "roleDefinitionId",
+        );
+    }
+    let principal: PrincipalRecord | undefined;
+    if (body.principalId) {
+        principal = findPrincipalById(state, body.principalId);
+        if (!principal) {
+            throw fail.badRequest(
+                "PrincipalNotFound",
+                `No user with object id '${body.principalId}' exists in the directory of tenant '${state.tenantId}'. Check the principalId, or give userEmailAddress instead.`,
+                "principalId",
+            );
+        }
+        if (body.principalTenantId && !sameName(body.principalTenantId, principal.tenantId)) {
+            throw fail.badRequest(
+                "InvalidPrincipalTenantId",
+                `The user '${principal.id}' belongs to tenant '${principal.tenantId}', not '${body.principalTenantId}'.`,
+                "principalTenantId",
+            );
+        }
+        if (body.userEmailAddress && !sameName(body.userEmailAddress, principal.mail) && !sameName(body.userEmailAddress, principal.userPrincipalName)) {
+            throw fail.badRequest(
+                "PrincipalMismatch",
+                `principalId '${principal.id}' and userEmailAddress '${body.userEmailAddress}' name different users; give one of them.`,
+                "userEmailAddress",
+            );
+        }
+    } else if (body.userEmailAddress) {
+        const email = body.userEmailAddress;
+        principal = state.principals.find((p) => sameName(p.mail, email) || sameName(p.userPrincipalName, email));
+        if (!principal) {
+            throw fail.badRequest(
+                "PrincipalNotFound",
+                `No user with email address '${email}' exists in the directory of tenant '${state.tenantId}'. Invite the user to the tenant first, or give their principalId.`,
+                "userEmailAddress",
+            );
+        }
+    } else {
+        throw fail.badRequest("MissingPrincipal", "Give the principalId (and principalTenantId) or the userEmailAddress of the user to assign the role to.");
+    }
+    return { principal, definition };
+}
+
+/** Creates the assignment of (principal, role) on a profile, or returns the existing one: never a duplicate. */
+export function applyAssignment(draft: EmulatorState, billingAccountName: string, billingProfileName: string, req: AssignmentRequest, now: Date): RoleAssignmentRecord {
+    const name = `${req.roleDefinitionName}_${req.principalId}`;
+    const existing = assignmentsAt(draft, billingAccountName, billingProfileName).find((a) => sameName(a.name, name));
+    if (existing) return structuredClone(existing);
+    const principal = findPrincipalById(draft, req.principalId);
+    const creator = findPrincipalById(draft, req.createdByPrincipalId);
+    if (!principal || !creator) throw fail.badRequest("PrincipalNotFound", `The user '${req.principalId}' no longer exists.`);
+    const record: RoleAssignmentRecord = {
+        billingAccountName,
+        billingProfileName,
+        name,
+        roleDefinitionName: req.roleDefinitionName,
+        principalId: principal.id,
+        principalTenantId: principal.tenantId,
+        createdOn: isoSeconds(now),
+        createdByPrincipalId: creator.id,
+        createdByPrincipalTenantId: creator.tenantId,
+    };
+    draft.roleAssignments.push(record);
+    return structuredClone(record);
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+
+function profileScope(ctx: HandlerContext): Extract<Scope, { kind: "profile" }> {
+    if (ctx.scope.kind !== "profile") throw fail.internal("operation resolved to a scope without a billing profile");
+    return ctx.scope;
+}
+
+function settingsOf(ctx: HandlerContext): EmulatorSettings {
+    return ctx.store.read((s) => s.settings);
+}
+
+export const handlers: { [K in OperationId]: Handler<K> } = {
+    listBillingAccounts(ctx) {
+        const items = ctx.store.read((s) =>
+            visibleAccounts(s, ctx.principal.id).map((a) => billingAccountView(a, hasAccountRole(s, ctx.principal.id, a.name))),
+        );
+        return page(ctx, items);
+    },
+
+    getBillingAccount(ctx) {
+        if (ctx.scope.kind !== "account") throw fail.internal("getBillingAccount resolved to a scope without an account");
+        const account = ctx.scope.account;
+        const hasRead = ctx.store.read((s) => hasAccountRole(s, ctx.principal.id, account.name));
+        return { status: 200, body: billingAccountView(account, hasRead) };
+    },
+
+    listBillingProfiles(ctx, { params }) {
+        const items = ctx.store.read((s) => {
+            const account = requireAccount(s, params.billingAccountName);
+            return visibleProfiles(s, ctx.principal.id, account.name).map(billingProfileView);
+        });
+        return page(ctx, items);
+    },
+
+    getBillingProfile(ctx) {
+        return { status: 200, body: billingProfileView(profileScope(ctx).profile) };
+    },
+
+    putBillingProfile(ctx, { body }) {
+        const scope = profileScope(ctx);
+        validateProfileBody(body);
+        if (settingsOf(ctx).lro === "always") {
+            const { record, settings } = acceptOperation(ctx.store, {
+                kind: "putBillingProfile",
+                billingAccountName: scope.account.name,
+                billingProfileName: scope.profile.name,
+                input: body,
+                principalId: ctx.principal.id,
+                now: ctx.now(),
+            });
+            return { status: 202, headers: acceptedHeaders(ctx.origin, record, settings) };
+        }
+        const profile = ctx.store.update((draft) => applyProfilePut(draft, scope.account.name, scope.profile.name, body));
+        return { status: 200, body: billingProfileView(profile) };
+    },
+
+    listBillingRoleDefinitions(ctx) {
+        const scope = profileScope(ctx);
+        const items = ctx.store.read((s) => roleDefinitionsAt(s, scope.account.name, scope.profile.name).map(roleDefinitionView));
+        return page(ctx, items);
+    },
+
+    getBillingRoleDefinition(ctx, { params }) {
+        const scope = profileScope(ctx);
+        const def = ctx.store.read((s) => roleDefinitionsAt(s, scope.account.name, scope.profile.name).find((d) => sameName(d.name, params.roleDefinitionName)));
+        if (!def) throw fail.notFound("ResourceNotFound", `Role definition '${params.roleDefinitionName}' was not found on billing profile '${scope.profile.name}'.`);
+        return { status: 200, body: roleDefinitionView(def) };
+    },
+
+    listBillingRoleAssignments(ctx) {
+        const scope = profileScope(ctx);
+        const items = ctx.store.read((s) => assignmentsAt(s, scope.account.name, scope.profile.name).map(roleAssignmentView));
+        return page(ctx, items);
+    },
+
+    getBillingRoleAssignment(ctx, { params }) {
+        const scope = profileScope(ctx);
+        const a = ctx.store.read((s) =>
+            assignmentsAt(s, scope.account.name, scope.profile.name).find((x) => sameName(x.name, params.billingRoleAssignmentName)),
+        );
+        if (!a) {
+            throw fail.notFound(
+                "ResourceNotFound",
+                `Role assignment '${params.billingRoleAssignmentName}' was not found on billing profile '${scope.profile.name}'.`,
+            );
+        }
+        return { status: 200, body: roleAssignmentView(a) };
+    },
+
+    createBillingRoleAssignment(ctx, { body }) {
+        const scope = profileScope(ctx);
+        const { principal, definition } = ctx.store.read((s) => resolveAssignment(s, scope, body));
+        const request: AssignmentRequest = { principalId: principal.id, roleDefinitionName: definition.name, createdByPrincipalId: ctx.principal.id };
+        if (settingsOf(ctx).lro === "always") {
+            const { record, settings } = acceptOperation(ctx.store, {
+                kind: "createBillingRoleAssignment",
+                billingAccountName: scope.account.name,
+                billingProfileName: scope.profile.name,
+                input: request,
+                principalId: ctx.principal.id,
+                now: ctx.now(),
+            });
+            return { status: 202, headers: acceptedHeaders(ctx.origin, record, settings) };
+        }
+        const a = ctx.store.update((draft) => applyAssignment(draft, scope.account.name, scope.profile.name, request, ctx.now()));
+        return { status: 200, body: roleAssignmentView(a) };
+    },
+
+    deleteBillingRoleAssignment(ctx, { params }) {
+        const scope = profileScope(ctx);
+        ctx.store.update((draft) => {
+            const here = assignmentsAt(draft, scope.account.name, scope.profile.name);
+            const target = here.find((x) => sameName(x.name, params.billingRoleAssignmentName));
+            if (!target) {
+                throw fail.notFound(
+                    "ResourceNotFound",
+                    `Role assignment '${params.billingRoleAssignmentName}' was not found on billing profile '${scope.profile.name}'.`,
+                );
+            }
+            if (definitionOf(draft, target)?.kind === "owner") {
+                const owners = here.filter((x) => definitionOf(draft, x)?.kind === "owner");
+                if (owners.length <= 1) {
+                    throw fail.conflict(
+                        "LastOwnerRemovalNotAllowed",
+                        `'${target.name}' is the last ${PROFILE_ROLE_NAMES.owner} assignment of billing profile '${scope.profile.name}'; ` +
+                            `a billing profile must keep an owner. Assign another owner first, then remove this one.`,
+                    );
+                }
+            }
+            draft.roleAssignments = draft.roleAssignments.filter((x) => x !== target);
+        });
+        return { status: 204 };
+    },
+
+    listInvoices(ctx, { query }) {
+        const scope = profileScope(ctx);
+        if (query.periodStartDate > query.periodEndDate) {
+            throw fail.badRequest(
+                "InvalidQueryParameterValue",
+                `periodStartDate (${query.periodStartDate}) is after periodEndDate (${query.periodEndDate}).`,
+                "periodStartDate",
+            );
+        }
+        const items = ctx.store.read((s) =>
+            s.invoices
+                .filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name))
+                .filter((i) => {
+                    const day = String(i.properties.invoiceDate ?? "").slice(0, 10);
+                    return day >= query.periodStartDate && day <= query.periodEndDate;
+                })
+                .sort((a, b) => String(a.properties.invoiceDate).localeCompare(String(b.properties.invoiceDate)) || a.name.localeCompare(b.name))
+                .map(invoiceView),
+        );
+        return page(ctx, items);
+    },
+
+    getInvoice(ctx) {
+        const invoice = profileScope(ctx).invoice;
+        if (!invoice) throw fail.internal("getInvoice resolved without an invoice");
+        return { status: 200, body: invoiceView(invoice) };
+    },
+
+    downloadInvoice(ctx, { query }) {
+        const scope = profileScope(ctx);
+        const invoice = scope.invoice;
+        if (!invoice) throw fail.internal("downloadInvoice resolved without an invoice");
+        const docs = (invoice.properties.documents ?? []) as Array<{ kind?: string; name?: string }>;
+        const doc = query.documentName
+            ? docs.find((d) => sameName(d.name, query.documentName))
+            : docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice");
+        if (!doc?.name) {
+            const known = docs.map((d) => d.name).filter(Boolean).join(", ") || "none";
+            throw fail.documentNotFound(
+                `Document '${query.documentName ?? "(invoice PDF)"}' was not found for invoice '${invoice.name}'. Use one of the invoice's documents[].name: ${known}.`,
+            );
+        }
+        const { record, settings } = acceptOperation(ctx.store, {
+            kind: "invoiceDownload",
+            billingAccountName: scope.account.name,
+            invoiceName: invoice.name,
+            input: { documentName: doc.name },
+            principalId: ctx.principal.id,
+            now: ctx.now(),
+        });
+        return { status: 202, headers: acceptedHeaders(ctx.origin, record, settings) };
+    },
+
+    getGraphUser(ctx, { params, query }) {
+        const id = params.userId;
+        const user = ctx.store.read((s) => s.principals.find((p) => sameName(p.id, id) || sameName(p.userPrincipalName, id)));
+        if (!user) {
+            throw fail.notFound(
+                "Request_ResourceNotFound",
+                `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+            );
+        }
+        const select = query.$select ? query.$select.split(",") : undefined;
+        return { status: 200, body: graphUserView(user, select) };
+    },
+};
+
+/**
+ * Completes a long-running operation (see lro.ts): applies the change it
+ * stands for and returns its final body, in the operation's `final` shape.
+ */
+export function completeOperation(now: () => Date, origin: string): CompleteOperation {
+    return (draft, rec) => {
+        switch (rec.kind) {
+            case "putBillingProfile":
+                return billingProfileView(applyProfilePut(draft, rec.billingAccountName, rec.billingProfileName ?? "", rec.input as BillingProfilePutBody));
+            case "createBillingRoleAssignment":
+                return roleAssignmentView(applyAssignment(draft, rec.billingAccountName, rec.billingProfileName ?? "", rec.input as AssignmentRequest, now()));
+            case "invoiceDownload": {
+                const invoice = findInvoice(draft, rec.billingAccountName, rec.invoiceName ?? "");
+                if (!invoice) throw fail.notFound("ResourceNotFound", `Invoice '${rec.invoiceName}' no longer exists.`);
+                const { documentName } = rec.input as { documentName: string };
+                return documentLink(draft.blobKey, origin, invoice.name, documentName, now());
+            }
+        }
+    };
+}
+

@@ -1,0 +1,351 @@
+/**
+ * What the emulator holds, as zod schemas (habit 1: types are inferred), and
+ * the pure functions that turn stored records into Azure's response shapes.
+ *
+ * The state is plain JSON so that a store can persist it as it is. It is
+ * parsed with {@link EmulatorState} whenever it is loaded from disk, so a
+ * corrupt or outdated file is refused at start-up instead of failing later.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { OperationId } from "../provider/billing/contract";
+import type * as s from "../provider/billing/schemas";
+
+// ---------------------------------------------------------------------------
+// Settings
+
+const settingsFields = {
+    /**
+     * `never` (default): PUT billing profile and createBillingRoleAssignment
+     * answer 200 at once. `always`: they answer 202 + Location and complete
+     * after `pendingPolls` polls. Invoice download is always 202.
+     */
+    lro: z.enum(["always", "never"]),
+    /** How many polls of an operation's Location answer 202 before it completes (default 1). */
+    pendingPolls: z.number().int().min(0).max(1000),
+    /** The `Retry-After` seconds on 202 answers (default 1; 0 lets tests poll without waiting). */
+    retryAfterSeconds: z.number().int().min(0).max(3600),
+    /** Items per page of a list; more items add a `nextLink` (default 50). */
+    pageSize: z.number().int().min(1).max(1000),
+    /** When true, `nextLink` is a path (`/providers/...`) instead of an absolute URL (default false). */
+    relativeNextLinks: z.boolean(),
+};
+
+/**
+ * Behaviour switches, changed at start-up (`startEmulator({settings})`) or at
+ * runtime (`POST /_emulator/settings`). Persisted with the state.
+ */
+export const EmulatorSettings = z.strictObject(settingsFields);
+export type EmulatorSettings = z.infer<typeof EmulatorSettings>;
+export const DEFAULT_SETTINGS: EmulatorSettings = { lro: "never", pendingPolls: 1, retryAfterSeconds: 1, pageSize: 50, relativeNextLinks: false };
+/**
+ * A partial change of settings, as `POST /_emulator/settings` takes it. No
+ * defaults here on purpose: a field left out keeps its current value.
+ */
+export const SettingsPatch = z.strictObject(settingsFields).partial();
+export type SettingsPatch = z.infer<typeof SettingsPatch>;
+
+// ---------------------------------------------------------------------------
+// Records
+
+/** The billing roles of Microsoft's matrix. `invoiceManager` exists only at profile scope. */
+export const RoleKind = z.enum(["owner", "contributor", "reader", "invoiceManager"]);
+export type RoleKind = z.infer<typeof RoleKind>;
+
+/** A user of the emulator's directory (Graph) who can also call ARM with its token. */
+export const PrincipalRecord = z.object({
+    id: z.string(),
+    tenantId: z.string(),
+    displayName: z.string(),
+    givenName: z.string().nullable(),
+    surname: z.string().nullable(),
+    userPrincipalName: z.string(),
+    /** Null for a user without a mailbox. */
+    mail: z.string().nullable(),
+    /** The bearer token that authenticates this principal (deterministic). */
+    token: z.string(),
+});
+export type PrincipalRecord = z.infer<typeof PrincipalRecord>;
+
+const Json = z.record(z.string(), z.unknown());
+
+export const BillingAccountRecord = z.object({
+    name: z.string(),
+    properties: Json,
+    systemData: Json.optional(),
+});
+export type BillingAccountRecord = z.infer<typeof BillingAccountRecord>;
+
+export const BillingProfileRecord = z.object({
+    billingAccountName: z.string(),
+    name: z.string(),
+    /** All properties, read-only ones included (`hasReadAccess` is added per response). */
+    properties: Json,
+    tags: z.record(z.string(), z.string()).nullable(),
+});
+export type BillingProfileRecord = z.infer<typeof BillingProfileRecord>;
+
+export const RoleDefinitionRecord = z.object({
+    billingAccountName: z.string(),
+    /** Null for an account-scope role definition. */
+    billingProfileName: z.string().nullable(),
+    /** The GUID. */
+    name: z.string(),
+    roleName: z.string(),
+    /** Which row of the authorization matrix the role grants. */
+    kind: RoleKind,
+    description: z.string(),
+    actions: z.array(z.string()),
+});
+export type RoleDefinitionRecord = z.infer<typeof RoleDefinitionRecord>;
+
+export const RoleAssignmentRecord = z.object({
+    billingAccountName: z.string(),
+    /** Null for an account-scope assignment. */
+    billingProfileName: z.string().nullable(),
+    /** `<roleDefinitionGuid>_<principalId>`: the idempotency key of (principal, role). */
+    name: z.string(),
+    roleDefinitionName: z.string(),
+    principalId: z.string(),
+    principalTenantId: z.string(),
+    createdOn: z.string(),
+    createdByPrincipalId: z.string(),
+    createdByPrincipalTenantId: z.string(),
+});
+export type RoleAssignmentRecord = z.infer<typeof RoleAssignmentRecord>;
+
+export const InvoiceRecord = z.object({
+    billingAccountName: z.string(),
+    billingProfileName: z.string(),
+    /** Unique across the emulator (one counter), e.g. `G100000001`. */
+    name: z.string(),
+    properties: Json,
+});
+export type InvoiceRecord = z.infer<typeof InvoiceRecord>;
+
+/** The operations the emulator runs as long-running operations. */
+export const LroKind = z.enum(["putBillingProfile", "createBillingRoleAssignment", "invoiceDownload"]);
+export type LroKind = z.infer<typeof LroKind>;
+
+/** Which contract operation each long-running kind completes. */
+export const LRO_OPERATION: Record<LroKind, OperationId> = {
+    putBillingProfile: "putBillingProfile",
+    createBillingRoleAssignment: "createBillingRoleAssignment",
+    invoiceDownload: "downloadInvoice",
+};
+
+/**
+ * A long-running operation. The change it stands for is applied when it
+ * completes (the poll after `pollsRemaining` reaches 0), not when it is
+ * accepted; its result is kept so later polls answer the same.
+ */
+export const LroRecord = z.object({
+    /** `<kind>_<guid>`, the last segment of the Location. */
+    id: z.string(),
+    kind: LroKind,
+    billingAccountName: z.string(),
+    billingProfileName: z.string().nullable(),
+    invoiceName: z.string().nullable(),
+    /** What the completion needs (validated at accept time). */
+    input: z.unknown(),
+    principalId: z.string(),
+    pollsRemaining: z.number().int(),
+    status: z.enum(["Pending", "Succeeded"]),
+    /** The final body, once succeeded. */
+    result: z.unknown().optional(),
+    createdAt: z.string(),
+});
+export type LroRecord = z.infer<typeof LroRecord>;
+
+export const STATE_VERSION = 1;
+
+export const EmulatorState = z.object({
+    version: z.literal(STATE_VERSION),
+    tenantId: z.string(),
+    /** HMAC key of the SAS-like document links. */
+    blobKey: z.string(),
+    settings: EmulatorSettings,
+    principals: z.array(PrincipalRecord),
+    billingAccounts: z.array(BillingAccountRecord),
+    billingProfiles: z.array(BillingProfileRecord),
+    roleDefinitions: z.array(RoleDefinitionRecord),
+    roleAssignments: z.array(RoleAssignmentRecord),
+    invoices: z.array(InvoiceRecord),
+    operations: z.array(LroRecord),
+    counters: z.object({
+        /** Last invoice sequence number issued (invoice `G` + 100000000 + n). */
+        invoice: z.number().int(),
+        /** Last extra profile number issued (`EX0001-MCA-BP`, ...). */
+        extraProfile: z.number().int(),
+        /** Last long-running operation number. */
+        operation: z.number().int(),
+    }),
+});
+export type EmulatorState = z.infer<typeof EmulatorState>;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/** Case-insensitive equality, as ARM compares names and GUIDs. */
+export function sameName(a: string | null | undefined, b: string | null | undefined): boolean {
+    return a != null && b != null && a.toLowerCase() === b.toLowerCase();
+}
+
+/** A GUID derived from a label: the same label always gives the same GUID. */
+export function deterministicGuid(label: string): string {
+    const h = createHash("sha256").update(label).digest("hex");
+    const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export const PROVIDER = "/providers/Microsoft.Billing";
+
+export function accountPath(billingAccountName: string): string {
+    return `${PROVIDER}/billingAccounts/${billingAccountName}`;
+}
+export function profilePath(billingAccountName: string, billingProfileName: string): string {
+    return `${accountPath(billingAccountName)}/billingProfiles/${billingProfileName}`;
+}
+export function roleDefinitionId(d: Pick<RoleDefinitionRecord, "billingAccountName" | "billingProfileName" | "name">): string {
+    const scope = d.billingProfileName ? profilePath(d.billingAccountName, d.billingProfileName) : accountPath(d.billingAccountName);
+    return `${scope}/billingRoleDefinitions/${d.name}`;
+}
+export function assignmentScope(a: Pick<RoleAssignmentRecord, "billingAccountName" | "billingProfileName">): string {
+    return a.billingProfileName ? profilePath(a.billingAccountName, a.billingProfileName) : accountPath(a.billingAccountName);
+}
+
+// ---------------------------------------------------------------------------
+// Finders (case-insensitive, like ARM)
+
+export function findAccount(state: Readonly<EmulatorState>, name: string): BillingAccountRecord | undefined {
+    return state.billingAccounts.find((a) => sameName(a.name, name));
+}
+export function findProfile(state: Readonly<EmulatorState>, account: string, name: string): BillingProfileRecord | undefined {
+    return state.billingProfiles.find((p) => sameName(p.billingAccountName, account) && sameName(p.name, name));
+}
+export function profilesOf(state: Readonly<EmulatorState>, account: string): BillingProfileRecord[] {
+    return state.billingProfiles.filter((p) => sameName(p.billingAccountName, account));
+}
+export function roleDefinitionsAt(state: Readonly<EmulatorState>, account: string, profile: string | null): RoleDefinitionRecord[] {
+    return state.roleDefinitions.filter(
+        (d) => sameName(d.billingAccountName, account) && (profile === null ? d.billingProfileName === null : sameName(d.billingProfileName, profile)),
+    );
+}
+export function assignmentsAt(state: Readonly<EmulatorState>, account: string, profile: string | null): RoleAssignmentRecord[] {
+    return state.roleAssignments.filter(
+        (a) => sameName(a.billingAccountName, account) && (profile === null ? a.billingProfileName === null : sameName(a.billingProfileName, profile)),
+    );
+}
+export function definitionOf(state: Readonly<EmulatorState>, a: RoleAssignmentRecord): RoleDefinitionRecord | undefined {
+    return roleDefinitionsAt(state, a.billingAccountName, a.billingProfileName).find((d) => sameName(d.name, a.roleDefinitionName));
+}
+export function findPrincipalById(state: Readonly<EmulatorState>, id: string): PrincipalRecord | undefined {
+    return state.principals.find((p) => sameName(p.id, id));
+}
+export function findInvoice(state: Readonly<EmulatorState>, account: string, name: string): InvoiceRecord | undefined {
+    return state.invoices.find((i) => sameName(i.billingAccountName, account) && sameName(i.name, name));
+}
+
+// ---------------------------------------------------------------------------
+// Views: records in Azure's response shapes (see shared/azure-billing/examples)
+
+type Shape<T extends z.ZodType> = z.input<T>;
+
+export function billingAccountView(a: BillingAccountRecord, hasReadAccess: boolean): Shape<typeof s.BillingAccount> {
+    return {
+        id: accountPath(a.name),
+        name: a.name,
+        type: "Microsoft.Billing/billingAccounts",
+        properties: { ...a.properties, hasReadAccess },
+        ...(a.systemData ? { systemData: a.systemData } : {}),
+    };
+}
+
+export function billingProfileView(p: BillingProfileRecord): Shape<typeof s.BillingProfile> {
+    return {
+        id: profilePath(p.billingAccountName, p.name),
+        name: p.name,
+        type: "Microsoft.Billing/billingAccounts/billingProfiles",
+        properties: { ...p.properties, hasReadAccess: true },
+        ...(p.tags ? { tags: p.tags } : {}),
+    };
+}
+
+export function roleDefinitionView(d: RoleDefinitionRecord): Shape<typeof s.BillingRoleDefinition> {
+    return {
+        id: roleDefinitionId(d),
+        name: d.name,
+        type: d.billingProfileName
+            ? "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions"
+            : "Microsoft.Billing/billingAccounts/billingRoleDefinitions",
+        properties: {
+            description: d.description,
+            permissions: [{ actions: [...d.actions] }],
+            roleName: d.roleName,
+        },
+    };
+}
+
+/**
+ * An assignment as the MCA API returns it: object ids only. No email address
+ * (Microsoft documents `userEmailAddress` as EA-only), so callers resolve
+ * principals through Graph.
+ */
+export function roleAssignmentView(a: RoleAssignmentRecord): Shape<typeof s.BillingRoleAssignment> {
+    const scope = assignmentScope(a);
+    return {
+        id: `${scope}/billingRoleAssignments/${a.name}`,
+        name: a.name,
+        type: a.billingProfileName
+            ? "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments"
+            : "Microsoft.Billing/billingAccounts/billingRoleAssignments",
+        properties: {
+            createdOn: a.createdOn,
+            createdByPrincipalTenantId: a.createdByPrincipalTenantId,
+            createdByPrincipalId: a.createdByPrincipalId,
+            principalId: a.principalId,
+            principalTenantId: a.principalTenantId,
+            principalType: "User",
+            roleDefinitionId: `${scope}/billingRoleDefinitions/${a.roleDefinitionName}`,
+            scope,
+            provisioningState: "Succeeded",
+        },
+    };
+}
+
+export function invoiceView(i: InvoiceRecord): Shape<typeof s.Invoice> {
+    return {
+        id: `${accountPath(i.billingAccountName)}/invoices/${i.name}`,
+        name: i.name,
+        type: "Microsoft.Billing/billingAccounts/invoices",
+        properties: { ...i.properties },
+    };
+}
+
+/** Graph's `user` resource, restricted to `$select` when given (the id is always kept). */
+export function graphUserView(p: PrincipalRecord, select: string[] | undefined): Record<string, unknown> {
+    const full: Record<string, unknown> = {
+        businessPhones: [],
+        displayName: p.displayName,
+        givenName: p.givenName,
+        jobTitle: null,
+        mail: p.mail,
+        mobilePhone: null,
+        officeLocation: null,
+        preferredLanguage: null,
+        surname: p.surname,
+        userPrincipalName: p.userPrincipalName,
+        id: p.id,
+    };
+    if (!select || select.length === 0) {
+        return { "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity", ...full };
+    }
+    const wanted = new Set(select.map((f) => f.trim()).filter(Boolean));
+    const out: Record<string, unknown> = {
+        "@odata.context": `https://graph.microsoft.com/v1.0/$metadata#users(${[...wanted].join(",")})/$entity`,
+    };
+    for (const [k, v] of Object.entries(full)) {
+        if (wanted.has(k) || k === "id") out[k] = v;
+    }
+    return out;
+}

@@ -1,0 +1,122 @@
+/**
+ * What the emulator keeps only while it runs, outside the store: injected
+ * faults, the request log and the cache of rendered PDFs. None of it survives
+ * a restart, on purpose: a restarted emulator answers normally and has an
+ * empty log.
+ */
+import { z } from "zod";
+import { fail, type EmulatorError } from "./errors";
+
+/** `POST /_emulator/faults` body: inject errors into the Azure-facing API. */
+export const FaultRule = z.strictObject({
+    /** The status to answer: 429 (throttled), 500 or 503. */
+    status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
+    /** Probability (0..1) that a matching request fails (default 1: every one). Drawn from a seeded PRNG, so runs repeat. */
+    rate: z.number().min(0).max(1).default(1),
+    /** Adds `Retry-After: n` to the faulted responses. */
+    retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+    /** Only these methods fail (default: all). */
+    methods: z.array(z.enum(["GET", "PUT", "POST", "DELETE"])).min(1).optional(),
+    /** Stop after this many injected faults (default: no limit). */
+    count: z.number().int().min(1).optional(),
+    /** Seed of the PRNG deciding `rate` (default 1). */
+    seed: z.number().int().optional(),
+});
+export type FaultRule = z.infer<typeof FaultRule>;
+
+/** mulberry32: a tiny deterministic PRNG; the same seed gives the same sequence. */
+function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+interface ActiveFault {
+    rule: FaultRule;
+    random: () => number;
+    injected: number;
+}
+
+/** The active fault rules. Rules are checked in the order they were added; the first that fires wins. */
+export class FaultInjector {
+    private active: ActiveFault[] = [];
+
+    add(rule: FaultRule): void {
+        this.active.push({ rule, random: prng(rule.seed ?? 1), injected: 0 });
+    }
+
+    clear(): void {
+        this.active = [];
+    }
+
+    /** The rules with how many faults each has injected so far. */
+    list(): Array<FaultRule & { injected: number; exhausted: boolean }> {
+        return this.active.map((a) => ({ ...a.rule, injected: a.injected, exhausted: a.rule.count !== undefined && a.injected >= a.rule.count }));
+    }
+
+    /** Decides for one request: the error to answer, or undefined to serve it normally. */
+    next(method: string): EmulatorError | undefined {
+        for (const a of this.active) {
+            if (a.rule.methods && !a.rule.methods.includes(method.toUpperCase() as never)) continue;
+            if (a.rule.count !== undefined && a.injected >= a.rule.count) continue;
+            if (a.random() >= a.rule.rate) continue;
+            a.injected++;
+            return fail.injected(a.rule.status, a.rule.retryAfterSeconds);
+        }
+        return undefined;
+    }
+}
+
+/** One Azure-facing request, as `GET /_emulator/requests` lists it. */
+export interface RequestLogEntry {
+    time: string;
+    method: string;
+    path: string;
+    query: Record<string, string>;
+    /**
+     * The contract operation id, or `getOperationResult` (polling a
+     * Location), `downloadDocument` (a document link), or null when no route
+     * matched.
+     */
+    operation: string | null;
+    status: number;
+    /** The object id of the authenticated principal, or null. */
+    principal: string | null;
+}
+
+/** The request log, bounded so a long benchmark cannot exhaust memory. */
+export class RequestLog {
+    private entries: RequestLogEntry[] = [];
+
+    constructor(private readonly limit = 10000) {}
+
+    add(entry: RequestLogEntry): void {
+        this.entries.push(entry);
+        if (this.entries.length > this.limit) this.entries.splice(0, this.entries.length - this.limit);
+    }
+
+    list(): RequestLogEntry[] {
+        return [...this.entries];
+    }
+
+    clear(): void {
+        this.entries = [];
+    }
+}
+
+/** The run-time parts handed to every handler along with the store. */
+export interface Runtime {
+    faults: FaultInjector;
+    requests: RequestLog;
+    /** Rendered PDFs by `<invoice>/<document>`: rendering is deterministic, so the cache never goes stale. */
+    pdfCache: Map<string, Uint8Array>;
+}
+
+export function createRuntime(): Runtime {
+    return { faults: new FaultInjector(), requests: new RequestLog(), pdfCache: new Map() };
+}

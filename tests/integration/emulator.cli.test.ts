@@ -1,0 +1,93 @@
+/**
+ * `azure-email-invoicing emulator` as a user runs it: a child process that
+ * prints its URL and the principals' tokens, serves requests, and closes
+ * cleanly (exit 0) on SIGTERM or SIGINT.
+ */
+import { expect } from "chai";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { SEED } from "../../emulator/seed";
+import { STATE_FILE } from "../../emulator/store";
+
+const MAIN = path.resolve(__dirname, "../../cli/main.js");
+
+interface Running {
+    child: ChildProcessWithoutNullStreams;
+    url: string;
+    banner: string;
+    output: () => string;
+    exit: Promise<number | null>;
+}
+
+/** Starts the command and resolves once its banner is printed. */
+function runEmulator(args: string[]): Promise<Running> {
+    const child = spawn(process.execPath, [MAIN, "emulator", ...args], { stdio: "pipe" });
+    let out = "";
+    let err = "";
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    return new Promise((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+            out += chunk.toString();
+            const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+            if (m && out.includes("Press Ctrl-C to stop.")) resolve({ child, url: m[1], banner: out, output: () => out, exit });
+        });
+        child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+        void exit.then((code) => reject(new Error(`emulator exited (${code}) before its banner: ${err}${out}`)));
+    });
+}
+
+describe("emulator: CLI command", () => {
+    it("prints the URL and a table of principals with tokens, serves, and stops cleanly on SIGTERM", async () => {
+        const run = await runEmulator(["--port", "0"]);
+        expect(run.banner).to.match(/http:\/\/127\.0\.0\.1:\d+/);
+        for (const u of Object.values(SEED.users)) {
+            expect(run.banner).to.contain(u.token);
+            expect(run.banner).to.contain(u.userPrincipalName);
+        }
+        expect(run.banner).to.match(/emu-alice\s+alice@contoso\.com\s+alice@contoso\.com\s+Billing profile owner on K7QM-4T2X-BG7-PGB/);
+        expect(run.banner).to.match(/emu-kiosk\s+kiosk@contoso\.onmicrosoft\.com\s+\(no mailbox\)/);
+        expect(run.banner).to.match(/emu-jane\s+jane@contoso\.com\s+jane@contoso\.com\s+\(no role\)/);
+        const r = await fetch(`${run.url}/providers/Microsoft.Billing/billingAccounts?api-version=2024-04-01`, { headers: { Authorization: "Bearer emu-alice" } });
+        expect(r.status).to.equal(200);
+        run.child.kill("SIGTERM");
+        expect(await run.exit).to.equal(0);
+        expect(run.output()).to.contain("emulator stopped (SIGTERM)");
+        expect(run.output(), "one log line per request").to.contain("GET /providers/Microsoft.Billing/billingAccounts?api-version=2024-04-01 -> 200 listBillingAccounts alice@contoso.com");
+    });
+
+    it("keeps state in --data across runs and stops on SIGINT", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-cli-"));
+        try {
+            const first = await runEmulator(["--data", dir, "--quiet"]);
+            expect(first.banner).to.contain("new, seeded");
+            await fetch(`${first.url}/_emulator/billingAccounts/${SEED.accounts.mca.name}/billingProfiles`, {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ name: "CLI1-TEST-BP1", displayName: "From the CLI test" }),
+            });
+            first.child.kill("SIGINT");
+            expect(await first.exit).to.equal(0);
+            expect(fs.existsSync(path.join(dir, STATE_FILE))).to.equal(true);
+            const second = await runEmulator(["--data", dir, "--quiet"]);
+            expect(second.banner).to.contain("reopened");
+            expect(second.banner).to.contain("CLI1-TEST-BP1 (From the CLI test)");
+            second.child.kill("SIGTERM");
+            expect(await second.exit).to.equal(0);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("exits 2 with usage for bad flags", async () => {
+        for (const args of [["--port", "abc"], ["--nope"], ["--port", "70000"]]) {
+            const child = spawn(process.execPath, [MAIN, "emulator", ...args], { stdio: "pipe" });
+            let err = "";
+            child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+            const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+            expect(code, args.join(" ")).to.equal(2);
+            expect(err).to.contain("azure-email-invoicing emulator:");
+        }
+    });
+});
