@@ -25,7 +25,7 @@ import {
     type PipelinePolicy,
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
-import type { ClientSettings } from "../config";
+import { isLoopbackHost, type ClientSettings } from "../config";
 import { AzureApiError } from "../errors";
 
 export const USER_AGENT_PREFIX = "azure-email-invoicing/0.1";
@@ -145,6 +145,7 @@ export class Transport {
             url,
             method: method as "GET",
             headers: createHttpHeaders({ Accept: "application/json" }),
+            allowInsecureConnection: isLoopbackHttp(url),
         });
         if (body !== undefined) {
             request.headers.set("Content-Type", "application/json");
@@ -174,7 +175,12 @@ export class Transport {
      * self-signed, like a SAS link). Returns the bytes of a 200.
      */
     async getDocument(url: string, operation: string): Promise<{ status: number; headers: Record<string, string>; bytes: Buffer }> {
-        const request = createPipelineRequest({ url, method: "GET", headers: createHttpHeaders({ Accept: "application/pdf, */*" }) });
+        const request = createPipelineRequest({
+            url,
+            method: "GET",
+            headers: createHttpHeaders({ Accept: "application/pdf, */*" }),
+            allowInsecureConnection: isLoopbackHttp(url),
+        });
         request.streamResponseStatusCodes = new Set([200]);
         let response;
         try {
@@ -195,6 +201,20 @@ export class Transport {
         const chunks: Buffer[] = [];
         for await (const chunk of response.readableStreamBody) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
         return { status: 200, headers, bytes: Buffer.concat(chunks) };
+    }
+}
+
+/**
+ * Plain http is allowed for the local emulator only: configuration admits
+ * http endpoints on loopback hosts alone, and the client checks document links
+ * the same way. The pipeline refuses http unless a request says so.
+ */
+function isLoopbackHttp(url: string): boolean {
+    try {
+        const u = new URL(url);
+        return u.protocol === "http:" && isLoopbackHost(u.hostname);
+    } catch {
+        return false;
     }
 }
 
