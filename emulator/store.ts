@@ -21,10 +21,11 @@ export interface EmulatorStore {
      */
     read<T>(fn: (state: Readonly<EmulatorState>) => T): T;
     /**
-     * Runs `fn` on a private copy of the state and commits the copy when `fn`
-     * returns: all or nothing. If `fn` throws, nothing changes (in memory or on
-     * disk) and the error propagates. If persisting fails, the change is not
-     * committed either, and the error propagates.
+     * Runs `fn` on the state and commits its changes when `fn` returns: all or
+     * nothing. If `fn` throws, the state is restored as it was (in memory and
+     * on disk) and the error propagates. If persisting fails, the change is
+     * rolled back too, and the error propagates. `fn` must be synchronous and
+     * the value it returns must not be kept past the next change.
      */
     update<T>(fn: (draft: EmulatorState) => T): T;
     /** A deep copy of the whole state (what `GET /_emulator/state` returns). */
@@ -35,28 +36,47 @@ export interface EmulatorStore {
     close(): Promise<void>;
 }
 
+/**
+ * Keeps the live state plus its last committed form as JSON text. A change
+ * runs on the live state; on success the new JSON becomes the committed form
+ * (and the file store writes it), on failure the live state is restored from
+ * the committed JSON. So a commit costs one serialization instead of a deep
+ * copy of the state, and a failed change still leaves no trace.
+ */
 class MemoryStore implements EmulatorStore {
     readonly location: string | undefined = undefined;
+    protected state: EmulatorState;
+    protected committed: string;
 
-    constructor(protected state: EmulatorState) {}
+    constructor(state: EmulatorState) {
+        this.state = state;
+        this.committed = JSON.stringify(state);
+    }
 
     read<T>(fn: (state: Readonly<EmulatorState>) => T): T {
         return fn(this.state);
     }
 
     update<T>(fn: (draft: EmulatorState) => T): T {
-        const draft = structuredClone(this.state);
-        const result = fn(draft);
-        this.commit(draft);
-        this.state = draft;
+        let result: T;
+        let text: string;
+        try {
+            result = fn(this.state);
+            text = JSON.stringify(this.state);
+            this.persist(text);
+        } catch (err) {
+            this.state = JSON.parse(this.committed) as EmulatorState;
+            throw err;
+        }
+        this.committed = text;
         return result;
     }
 
     /** Hook for stores that persist: throw to refuse the commit. */
-    protected commit(_draft: EmulatorState): void {}
+    protected persist(_text: string): void {}
 
     snapshot(): EmulatorState {
-        return structuredClone(this.state);
+        return JSON.parse(this.committed) as EmulatorState;
     }
 
     async close(): Promise<void> {}
@@ -81,13 +101,13 @@ class FileStore extends MemoryStore {
         this.location = file;
     }
 
-    protected override commit(draft: EmulatorState): void {
-        writeAtomically(this.file, JSON.stringify(draft, null, 1));
+    protected override persist(text: string): void {
+        writeAtomically(this.file, text);
     }
 
     /** Writes the current state (used once after seeding). */
     flush(): void {
-        writeAtomically(this.file, JSON.stringify(this.state, null, 1));
+        writeAtomically(this.file, this.committed);
     }
 }
 

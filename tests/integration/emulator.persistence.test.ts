@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as s from "../../provider/billing/schemas";
 import { startEmulator } from "../../emulator";
-import { STATE_FILE } from "../../emulator/store";
-import { SEED } from "../../emulator/seed";
+import { STATE_FILE, createMemoryStore, openFileStore } from "../../emulator/store";
+import { SEED, createSeedState } from "../../emulator/seed";
 import { BP_PATH, EmulatorHttp, OPS, putBodyFrom, roleDefinitionIdByName } from "./support/emulator-http";
 
 const WIDE = { periodStartDate: "2024-01-01", periodEndDate: "2026-12-31" };
@@ -101,6 +101,31 @@ describe("emulator: persistence in dataDir", () => {
         } finally {
             await b.close();
         }
+    });
+
+    it("rolls back a change that throws halfway, in memory and on disk", () => {
+        const seed = () => createSeedState({ now: new Date("2025-03-15T10:00:00Z") });
+        const file = openFileStore(dir, seed).store;
+        for (const store of [createMemoryStore(seed()), file]) {
+            const before = store.snapshot();
+            const onDisk = store.location ? fs.readFileSync(store.location, "utf8") : undefined;
+            expect(() =>
+                store.update((draft) => {
+                    draft.billingProfiles[0].properties.invoiceEmailOptIn = true;
+                    draft.roleAssignments.pop();
+                    draft.counters.invoice++;
+                    throw new Error("halfway");
+                }),
+            ).to.throw("halfway");
+            expect(store.snapshot()).to.deep.equal(before);
+            expect(store.read((s) => s.billingProfiles[0].properties.invoiceEmailOptIn)).to.equal(false);
+            if (store.location) expect(fs.readFileSync(store.location, "utf8")).to.equal(onDisk);
+            store.update((draft) => {
+                draft.counters.invoice++;
+            });
+            expect(store.snapshot().counters.invoice).to.equal(before.counters.invoice + 1);
+        }
+        expect(JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")).counters.invoice).to.equal(10);
     });
 
     it("refuses a corrupt or foreign state file with a message naming it", async () => {
