@@ -69,7 +69,7 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
             clearFaults: () => adminCall(url, "DELETE", "faults"),
             requests: async () => {
                 const r = await adminCall(url, "GET", "requests");
-                return (Array.isArray(r) ? r : r.requests) as RequestLogEntry[];
+                return (Array.isArray(r) ? r : r.value) as RequestLogEntry[];
             },
             clearRequests: () => adminCall(url, "DELETE", "requests"),
             state: () => adminCall(url, "GET", "state"),

@@ -241,7 +241,7 @@ describe("billing client against the emulator", function () {
 });
 
 function findProfile(state: any, name: string): any {
-    const p = (state.profiles as any[]).find((x) => x.name === name);
+    const p = (state.billingProfiles as any[]).find((x) => x.name === name);
     if (!p) throw new Error(`profile ${name} not in the emulator state`);
     return p;
 }

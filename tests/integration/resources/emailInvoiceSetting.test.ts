@@ -12,7 +12,7 @@ const ops = SEED.profiles.operations;
 const research = SEED.profiles.research;
 
 function heldProfile(state: any, name: string): any {
-    return (state.profiles as any[]).find((p) => p.name === name);
+    return (state.billingProfiles as any[]).find((p) => p.name === name);
 }
 
 describe("EmailInvoiceSetting handlers", () => {
@@ -32,7 +32,7 @@ describe("EmailInvoiceSetting handlers", () => {
 
         const { inputs } = setting.check({ ...ops, enabled: true, additionalRecipients: ["AP@contoso.com", "ar@contoso.com"] });
         const { id, outs } = await setting.create(alice, inputs);
-        expect(id).to.equal(before.id ?? `/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}`);
+        expect(id).to.equal(`/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}`);
         expect(outs).to.deep.include({
             enabled: true,
             additionalRecipients: ["ap@contoso.com", "ar@contoso.com"],
