@@ -58,6 +58,23 @@ export function checkProperties<S extends Record<string, z.ZodType>>(
     return { values: values as { [K in keyof S]?: z.output<S[K]> }, failures };
 }
 
+/** What a resource's pure `diff` answers. */
+export interface DiffResult {
+    changes: boolean;
+    /** Properties whose change replaces the resource. */
+    replaces: string[];
+    /** Properties whose values differ (for messages and tests). */
+    changed: string[];
+}
+
+/** The properties that locate a billing profile: a change to either replaces the resource. */
+export const PROFILE_KEYS = ["billingAccountName", "billingProfileName"] as const;
+
+/** Which of the profile keys changed (unknown counts as changed). */
+export function changedProfileKeys(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+    return PROFILE_KEYS.filter((key) => isUnknown(news[key]) || !sameName(olds[key], news[key]));
+}
+
 /** Lower-cases, trims, de-duplicates and sorts addresses: the canonical recipient list. */
 export function normaliseRecipients(list: readonly string[]): string[] {
     return [...new Set(list.map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0))].sort();

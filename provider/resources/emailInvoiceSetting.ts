@@ -29,8 +29,9 @@ import {
     operationError,
     packageVersion,
     requireNoFailures,
-    sameName,
+    changedProfileKeys,
     type CheckFailure,
+    type DiffResult,
 } from "./common";
 
 export const TYPE_NAME = "EmailInvoiceSetting";
@@ -87,13 +88,6 @@ export function check(news: Record<string, unknown>): { inputs: Record<string, u
     return { inputs, failures };
 }
 
-export interface DiffResult {
-    changes: boolean;
-    replaces: string[];
-    /** Properties whose values differ (for messages and tests). */
-    changed: string[];
-}
-
 /**
  * Compares recorded state (`olds`, outputs) with desired inputs (`news`).
  * Used by `pulumi up` (olds = state, news = program) and by `pulumi refresh`
@@ -101,14 +95,8 @@ export interface DiffResult {
  * shows up on the property that drifted. Account or profile -> replace.
  */
 export function diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult {
-    const changed: string[] = [];
-    const replaces: string[] = [];
-    for (const key of ["billingAccountName", "billingProfileName"] as const) {
-        if (isUnknown(news[key]) || !sameName(olds[key], news[key])) {
-            changed.push(key);
-            replaces.push(key);
-        }
-    }
+    const replaces = changedProfileKeys(olds, news);
+    const changed = [...replaces];
     if (isUnknown(news.enabled) || olds.enabled !== news.enabled) changed.push("enabled");
     const newRecipients = news.additionalRecipients ?? [];
     if (containsUnknown(newRecipients)) {

@@ -24,7 +24,17 @@ import { sameId } from "../billing/client";
 import * as names from "../billing/names";
 import type { BillingRoleAssignment } from "../billing/schemas";
 import { AzureApiError } from "../errors";
-import { checkProperties, containsUnknown, isUnknown, operationError, packageVersion, requireNoFailures, sameName, type CheckFailure } from "./common";
+import {
+    changedProfileKeys,
+    checkProperties,
+    containsUnknown,
+    operationError,
+    packageVersion,
+    requireNoFailures,
+    sameName,
+    type CheckFailure,
+    type DiffResult,
+} from "./common";
 
 export const TYPE_NAME = "InvoiceManagerAssignment";
 /** The role's `roleName` in the profile's role definitions (MCA and MPA). */
@@ -94,12 +104,6 @@ export function check(news: Record<string, unknown>): { inputs: Record<string, u
     return { inputs, failures };
 }
 
-export interface DiffResult {
-    changes: boolean;
-    replaces: string[];
-    changed: string[];
-}
-
 /**
  * Any change that names another principal or profile replaces the
  * assignment. A change that still names the same principal (email swapped for
@@ -107,11 +111,8 @@ export interface DiffResult {
  * replace never deletes the assignment its replacement adopted.
  */
 export function diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult {
-    const replaces: string[] = [];
+    const replaces = changedProfileKeys(olds, news);
     const changed: string[] = [];
-    for (const key of ["billingAccountName", "billingProfileName"] as const) {
-        if (isUnknown(news[key]) || !sameName(olds[key], news[key])) replaces.push(key);
-    }
     const samePrincipal = (): boolean | "unknown" => {
         if (containsUnknown(news.userEmailAddress) || containsUnknown(news.principalId)) return "unknown";
         if (typeof news.principalId === "string") return sameName(olds.principalId, news.principalId);
