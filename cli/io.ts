@@ -4,7 +4,8 @@
  */
 export interface CommandIo {
     stdout: NodeJS.WritableStream & { isTTY?: boolean };
-    stderr: NodeJS.WritableStream;
+    /** Progress and diagnostics; `isTTY` decides between a live progress line and plain lines. */
+    stderr: NodeJS.WritableStream & { isTTY?: boolean };
     /** The environment, read once by the command at start-up. */
     env: Record<string, string | undefined>;
     cwd: string;
