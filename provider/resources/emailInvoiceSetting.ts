@@ -9,8 +9,9 @@
  *   state, then writes only those two fields (read-merge-write). If the
  *   profile already has the desired values nothing is written. If the write
  *   fails nothing was changed, and nothing is recorded.
- * - read: returns the live values (so refresh shows portal changes); a
- *   profile that no longer exists returns no id.
+ * - read: returns the live values, as outputs and as inputs (so refresh
+ *   shows portal changes and names the property); a profile that no longer
+ *   exists returns no id.
  * - update: writes the two fields.
  * - delete: restores the values recorded at create ("leave it as you found
  *   it"). A profile that no longer exists counts as deleted.
@@ -185,10 +186,37 @@ export async function create(client: BillingClient, news: Record<string, unknown
 }
 
 /**
- * Reads the live values. Returns `undefined` when the billing profile no
- * longer exists, so Pulumi drops the resource from state on refresh.
+ * The inputs that describe the profile as these outputs hold it: what
+ * `pulumi refresh` records as the resource's inputs. Same keys and
+ * normalisation as `check` produces, so without drift they equal the inputs
+ * already in state.
+ *
+ * Why: the engine shows a refresh's changed properties (`[diff: ~enabled]`)
+ * by comparing the inputs before and after the refresh; a dynamic provider
+ * cannot report changed keys from `diff`. Without live inputs, `pulumi refresh
+ * --preview-only --expect-no-changes` would fail without saying which
+ * property drifted, and the following `pulumi up` would show an update
+ * without its property.
  */
-export async function read(client: BillingClient, id: string, props: Record<string, unknown>): Promise<{ id: string; props: Outputs } | undefined> {
+export function inputsFor(outs: Outputs): Inputs {
+    return {
+        billingAccountName: outs.billingAccountName,
+        billingProfileName: outs.billingProfileName,
+        enabled: outs.enabled,
+        additionalRecipients: normaliseRecipients(outs.additionalRecipients),
+    };
+}
+
+/**
+ * Reads the live values, and the inputs that describe them (see
+ * {@link inputsFor}). Returns `undefined` when the billing profile no longer
+ * exists, so Pulumi drops the resource from state on refresh.
+ */
+export async function read(
+    client: BillingClient,
+    id: string,
+    props: Record<string, unknown>,
+): Promise<{ id: string; props: Outputs; inputs: Inputs } | undefined> {
     const old = migrateOutputs(props);
     let profile;
     try {
@@ -197,7 +225,8 @@ export async function read(client: BillingClient, id: string, props: Record<stri
         throw operationError(`reading ${describe(old)}`, err, "read");
     }
     if (!profile) return undefined;
-    return { id: profile.id || id, props: outputsFor(profile, old, old) };
+    const outs = outputsFor(profile, old, old);
+    return { id: profile.id || id, props: outs, inputs: inputsFor(outs) };
 }
 
 /** Writes the desired opt-in and recipients; keeps the recorded prior values. */

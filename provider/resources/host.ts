@@ -33,7 +33,12 @@ interface ResourceModule {
     check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] };
     diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[] };
     create(client: BillingClient, news: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }>;
-    read(client: BillingClient, id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown> } | undefined>;
+    /** `inputs`, when given, replace the inputs in state on refresh (the live values as inputs). */
+    read(
+        client: BillingClient,
+        id: string,
+        props: Record<string, unknown>,
+    ): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> } | undefined>;
     update(client: BillingClient, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<Record<string, unknown>>;
     remove(client: BillingClient, props: Record<string, unknown>): Promise<void>;
 }
@@ -85,7 +90,8 @@ export function host(kind: ResourceKind, abi: number) {
         async read(id: string, props: Record<string, unknown>) {
             const r = await impl.read(client(), id, props ?? {});
             // No id tells Pulumi the resource no longer exists.
-            return r ? { id: r.id, props: r.props } : {};
+            if (!r) return {};
+            return r.inputs ? { id: r.id, props: r.props, inputs: r.inputs } : { id: r.id, props: r.props };
         },
         async update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
             return { outs: await impl.update(client(), olds, news) };

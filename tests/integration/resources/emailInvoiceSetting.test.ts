@@ -87,6 +87,30 @@ describe("EmailInvoiceSetting handlers", () => {
         expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceRecipients).to.deep.equal(["ap@contoso.com"]);
     });
 
+    it("read returns the live values as inputs too: equal to check's inputs without drift, the drifted value after a portal change", async () => {
+        const alice = emu.client("alice");
+        const ref = { billingAccountName: ops.billingAccountName, billingProfileName: ops.billingProfileName };
+        const inputs = setting.check({ ...ref, enabled: true, additionalRecipients: ["AP@contoso.com "] }).inputs;
+        const { id, outs } = await setting.create(alice, inputs);
+        // Without drift, refresh leaves the inputs in state as they are (the engine compares them key by key).
+        const same = await setting.read(alice, id, outs);
+        const stateInputs = { ...ref, enabled: true, additionalRecipients: ["ap@contoso.com"] };
+        expect(inputs).to.deep.equal(stateInputs);
+        expect(same!.inputs).to.deep.equal(stateInputs);
+
+        await emu.client("bob").updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: ["ap@contoso.com", "x@contoso.com"] });
+        const drifted = await setting.read(alice, id, outs);
+        expect(drifted!.inputs).to.deep.equal({ ...stateInputs, enabled: false, additionalRecipients: ["ap@contoso.com", "x@contoso.com"] });
+        // ...and through the host, which hands them to the engine.
+        resetHostState();
+        const provider = host("EmailInvoiceSetting", 1);
+        const config: Record<string, string> = { "azure-email-invoicing:endpoint": emu.url, "azure-email-invoicing:token": emu.token("alice") };
+        await provider.configure({ config: { get: (k) => config[k] } });
+        const viaHost = await provider.read(id, outs);
+        expect(viaHost).to.have.property("inputs").that.deep.equals(drifted!.inputs);
+        resetHostState();
+    });
+
     it("replace onto another profile: the new profile is written, the old one restored", async () => {
         const grace = emu.client("grace"); // billing account owner: may change both profiles
         const a = await setting.create(grace, setting.check({ ...ops, enabled: true }).inputs);
