@@ -1,0 +1,38 @@
+// Stack config (project namespace):
+//   billingAccountName, billingProfileName   the profile (required)
+//   enabled (default true), recipients (JSON list, default [])
+//   setting (default true)      declare the EmailInvoiceSetting "emails"
+//   manager                     declare the InvoiceManagerAssignment "manager" for this email
+//   managerSecret (bool)        pass the manager's email as pulumi.secret(...)
+//   chain (bool)                take the assignment's profile name from the setting's output,
+//                               so it is unknown during the preview of a new stack
+"use strict";
+const pulumi = require("@pulumi/pulumi");
+const { EmailInvoiceSetting, InvoiceManagerAssignment } = require("azure-email-invoicing");
+
+const config = new pulumi.Config();
+const billingAccountName = config.require("billingAccountName");
+const billingProfileName = config.require("billingProfileName");
+
+let setting;
+if (config.getBoolean("setting") !== false) {
+    setting = new EmailInvoiceSetting("emails", {
+        billingAccountName,
+        billingProfileName,
+        enabled: config.getBoolean("enabled") ?? true,
+        additionalRecipients: config.getObject("recipients") ?? [],
+    });
+    exports.enabled = setting.enabled;
+    exports.additionalRecipients = setting.additionalRecipients;
+    exports.providerVersion = setting.providerVersion;
+}
+
+const manager = config.get("manager");
+if (manager) {
+    const assignment = new InvoiceManagerAssignment("manager", {
+        billingAccountName,
+        billingProfileName: config.getBoolean("chain") && setting ? setting.billingProfileName : billingProfileName,
+        userEmailAddress: config.getBoolean("managerSecret") ? pulumi.secret(manager) : manager,
+    });
+    exports.assignment = assignment.billingRoleAssignmentName;
+}

@@ -1,0 +1,56 @@
+/**
+ * What the emulator holds, read through its admin API (`GET /_emulator/state`,
+ * `GET /_emulator/requests`): the e2e tests assert Azure's state, not the
+ * CLI's word for it.
+ */
+import type { RequestLogEntry, TestEmulator } from "../../support/emulator";
+
+export interface ProfileRef {
+    billingAccountName: string;
+    billingProfileName: string;
+}
+
+/** The opt-in and recipients the emulator holds for a profile. */
+export async function heldEmailSettings(emu: TestEmulator, ref: ProfileRef): Promise<{ enabled: boolean; recipients: string[] }> {
+    const state = await emu.admin.state();
+    const p = (state.billingProfiles as any[]).find((x) => x.billingAccountName === ref.billingAccountName && x.name === ref.billingProfileName);
+    if (!p) throw new Error(`the emulator holds no billing profile ${ref.billingProfileName}`);
+    return { enabled: p.properties.invoiceEmailOptIn, recipients: p.properties.invoiceRecipients ?? [] };
+}
+
+/** The principal ids holding the Invoice manager role on a profile, as the emulator records them. */
+export async function heldInvoiceManagers(emu: TestEmulator, ref: ProfileRef): Promise<string[]> {
+    const state = await emu.admin.state();
+    const roleNames = new Map<string, string>();
+    for (const d of state.roleDefinitions as any[]) {
+        if (d.billingAccountName === ref.billingAccountName && d.billingProfileName === ref.billingProfileName) roleNames.set(d.name, d.roleName);
+    }
+    return (state.roleAssignments as any[])
+        .filter((a) => a.billingAccountName === ref.billingAccountName && a.billingProfileName === ref.billingProfileName)
+        .filter((a) => roleNames.get(a.roleDefinitionName) === "Invoice manager")
+        .map((a) => a.principalId as string)
+        .sort();
+}
+
+/** Every role assignment on a profile: `<role name>:<principal id>`, sorted. */
+export async function heldAssignments(emu: TestEmulator, ref: ProfileRef): Promise<string[]> {
+    const state = await emu.admin.state();
+    const roleNames = new Map<string, string>();
+    for (const d of state.roleDefinitions as any[]) {
+        if (d.billingAccountName === ref.billingAccountName && d.billingProfileName === ref.billingProfileName) roleNames.set(d.name, d.roleName);
+    }
+    return (state.roleAssignments as any[])
+        .filter((a) => a.billingAccountName === ref.billingAccountName && a.billingProfileName === ref.billingProfileName)
+        .map((a) => `${roleNames.get(a.roleDefinitionName)}:${a.principalId}`)
+        .sort();
+}
+
+/** Requests that change something (anything but GET). */
+export function writes(log: RequestLogEntry[]): RequestLogEntry[] {
+    return log.filter((e) => e.method !== "GET");
+}
+
+/** One line per request, for assertion messages. */
+export function describeLog(log: RequestLogEntry[]): string {
+    return log.map((e) => `${e.method} ${e.path} -> ${e.status} (${e.operation ?? "?"})`).join("\n") || "(none)";
+}
