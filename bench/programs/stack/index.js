@@ -1,0 +1,41 @@
+// Stack config (project namespace):
+//   mode                "ours" (default) or "noop"
+//   billingAccountName  the account of the profiles
+//   profiles            JSON list of billing profile names
+//   manager             the Invoice manager's email
+// "ours": per profile, an EmailInvoiceSetting (opt-in, one recipient) and an
+// InvoiceManagerAssignment. "noop": per profile, two dynamic resources with the
+// same inputs whose provider does nothing (no diff, no read: the engine's own
+// input comparison), which is the least any dynamic resource costs.
+"use strict";
+const pulumi = require("@pulumi/pulumi");
+const { EmailInvoiceSetting, InvoiceManagerAssignment } = require("azure-email-invoicing");
+
+const config = new pulumi.Config();
+const mode = config.get("mode") ?? "ours";
+const billingAccountName = config.require("billingAccountName");
+const profiles = config.requireObject("profiles");
+const manager = config.require("manager");
+
+const noopProvider = {
+    async create(inputs) {
+        return { id: `${inputs.billingProfileName}/${inputs.kind}`, outs: inputs };
+    },
+};
+
+class Noop extends pulumi.dynamic.Resource {
+    constructor(name, args, opts) {
+        super(noopProvider, name, args, opts, "bench", "Noop");
+    }
+}
+
+profiles.forEach((billingProfileName, i) => {
+    const key = `p${String(i).padStart(4, "0")}`;
+    if (mode === "noop") {
+        new Noop(`${key}-emails`, { kind: "setting", billingAccountName, billingProfileName, enabled: true, additionalRecipients: [`ap-${key}@contoso.com`] });
+        new Noop(`${key}-manager`, { kind: "assignment", billingAccountName, billingProfileName, userEmailAddress: manager });
+    } else {
+        new EmailInvoiceSetting(`${key}-emails`, { billingAccountName, billingProfileName, enabled: true, additionalRecipients: [`ap-${key}@contoso.com`] });
+        new InvoiceManagerAssignment(`${key}-manager`, { billingAccountName, billingProfileName, userEmailAddress: manager });
+    }
+});

@@ -1,0 +1,192 @@
+/**
+ * Benchmark of the two resources through the real Pulumi engine (issue 4).
+ * Not a test: it prints tables.
+ *
+ *     node dist/bench/pulumi.js [--profiles 100] [--repeat 3]
+ *
+ * Setup (not timed): one emulator (Retry-After 0), `--profiles` billing
+ * profiles added on the MCA account through its admin API
+ * (`POST /_emulator/billingAccounts/{ba}/billingProfiles {count}`; grace, the
+ * account owner, owns them all and is the caller), and two stacks of
+ * bench/programs/stack, each in its own temporary file backend:
+ * - "ours": per profile one EmailInvoiceSetting and one
+ *   InvoiceManagerAssignment (2N resources);
+ * - "no-op": 2N dynamic resources with the same inputs whose provider only
+ *   answers create: the engine's floor for that many dynamic resources.
+ *
+ * Timed, in the same run, alternating the two stacks: `pulumi up` (create),
+ * a no-change `pulumi preview`, `pulumi refresh --yes --skip-preview` (read
+ * every resource, write the state) and `pulumi destroy`. Preview and refresh
+ * run `--repeat` times; the table shows the median. Wall time includes
+ * starting the CLI, the language host, the program and the dynamic-provider
+ * process, as a user sees it. Billing API calls come from the emulator's
+ * request log; state bytes from `pulumi stack export`.
+ */
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { startEmulator, SEED, type EmulatorHandle } from "../emulator";
+import type { RequestLogEntry } from "../emulator";
+import { renderTable } from "../cli/text";
+import { REPO_ROOT } from "../tests/support/paths";
+import { SETTING_TYPE, ASSIGNMENT_TYPE, TestStack, pulumiToolchain, type CommandResult, type StateResource } from "../tests/e2e/support/pulumi";
+
+const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
+const MANAGER = "jane@contoso.com";
+type Mode = "ours" | "noop";
+
+async function admin(emulator: EmulatorHandle, method: string, p: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${emulator.url}/_emulator/${p}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`admin ${method} ${p}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+interface Measured {
+    ms: number[];
+    calls: RequestLogEntry[];
+}
+
+async function main(argv: string[]): Promise<void> {
+    const { values } = parseArgs({
+        args: argv,
+        options: { profiles: { type: "string", default: "100" }, repeat: { type: "string", default: "3" } },
+        strict: true,
+    });
+    const n = Number(values.profiles);
+    const repeat = Number(values.repeat);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error("--profiles must be 1..1000");
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error("--repeat must be 1..20");
+
+    process.stderr.write(`[bench] Pulumi CLI...\n`);
+    await pulumiToolchain();
+    const emulator = await startEmulator({ port: 0, settings: { retryAfterSeconds: 0 } });
+    const account = SEED.accounts.mca.name;
+    const { names } = (await admin(emulator, "POST", `billingAccounts/${account}/billingProfiles`, { count: n })) as { names: string[] };
+    const token = SEED.users.grace.token;
+
+    const stacks = {} as Record<Mode, TestStack>;
+    try {
+        for (const mode of ["ours", "noop"] as const) {
+            const stack = await TestStack.create({
+                programDir: PROGRAM,
+                stack: `bench-${mode}`,
+                env: { AZURE_EMAIL_INVOICING_ENDPOINT: emulator.url, AZURE_EMAIL_INVOICING_TOKEN: token },
+            });
+            stacks[mode] = stack;
+            await stack.config("mode", mode);
+            await stack.config("billingAccountName", account);
+            await stack.config("profiles", JSON.stringify(names));
+            await stack.config("manager", MANAGER);
+        }
+
+        const results: Record<string, Record<Mode, Measured>> = {};
+        const measure = async (label: string, times: number, run: (s: TestStack) => Promise<CommandResult>, expectCode = 0) => {
+            results[label] = { ours: { ms: [], calls: [] }, noop: { ms: [], calls: [] } };
+            for (let i = 0; i < times; i++) {
+                for (const mode of ["ours", "noop"] as const) {
+                    await admin(emulator, "DELETE", "requests");
+                    process.stderr.write(`[bench] ${label} (${mode}${times > 1 ? `, ${i + 1}/${times}` : ""})...`);
+                    const t0 = process.hrtime.bigint();
+                    const r = await run(stacks[mode]);
+                    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+                    process.stderr.write(` ${seconds(ms)} s\n`);
+                    if (r.code !== expectCode) throw new Error(`${label} (${mode}) exited ${r.code}:\n${r.output}`);
+                    const log = (await admin(emulator, "GET", "requests")).value as RequestLogEntry[];
+                    results[label][mode].ms.push(ms);
+                    if (i === 0) results[label][mode].calls = log;
+                }
+            }
+        };
+
+        await measure("up (create)", 1, (s) => s.up());
+        const state = {} as Record<Mode, { perResource: number; provider: number; total: number; count: number }>;
+        for (const mode of ["ours", "noop"] as const) {
+            const { text, deployment } = await stacks[mode].exportState();
+            const ours = (deployment.resources ?? []).filter((r: StateResource) =>
+                mode === "ours" ? r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE : r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
+            );
+            if (ours.length !== 2 * n) throw new Error(`${mode}: ${ours.length} resources in state, expected ${2 * n}`);
+            const bytes = ours.map((r) => JSON.stringify(r).length);
+            const provider = ours.map((r) => String(r.inputs?.__provider ?? "").length);
+            state[mode] = {
+                perResource: bytes.reduce((a, b) => a + b, 0) / ours.length,
+                provider: provider.reduce((a, b) => a + b, 0) / ours.length,
+                total: text.length,
+                count: ours.length,
+            };
+        }
+        await measure("preview (no change)", repeat, (s) => s.preview(["--expect-no-changes"]));
+        await measure("refresh", repeat, (s) => s.refreshApply());
+        await measure("destroy", 1, (s) => s.destroy());
+
+        // ------------------------------------------------------------------
+        const resources = 2 * n;
+        const out: string[] = [];
+        out.push(
+            `Pulumi ${"3.248.0"} engine, ${n} billing profiles: ${resources} resources per stack (${os.cpus().length} cores, Node ${process.version}; median of ${repeat} for preview and refresh)`,
+        );
+        out.push("");
+        const rows = Object.entries(results).map(([label, r]) => {
+            const ours = median(r.ours.ms);
+            const floor = median(r.noop.ms);
+            const calls = r.ours.calls;
+            const writes = calls.filter((c) => c.method !== "GET").length;
+            return [
+                label,
+                seconds(ours),
+                seconds(floor),
+                `+${seconds(ours - floor)}`,
+                `${((ours - floor) / resources).toFixed(1)}`,
+                String(calls.length),
+                String(writes),
+                (calls.length / resources).toFixed(1),
+            ];
+        });
+        out.push(
+            renderTable(
+                ["operation", "ours (s)", "no-op floor (s)", "overhead (s)", "overhead ms/resource", "billing API calls", "of which writes", "calls/resource"],
+                rows,
+                { rightAlign: [1, 2, 3, 4, 5, 6, 7] },
+            ),
+        );
+        out.push("");
+        const byOp = (calls: RequestLogEntry[]) => {
+            const m = new Map<string, number>();
+            for (const c of calls) m.set(c.operation ?? `${c.method} ?`, (m.get(c.operation ?? `${c.method} ?`) ?? 0) + 1);
+            return [...m.entries()].map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+        };
+        out.push(renderTable(["operation", "billing API calls by API operation (ours)"], Object.entries(results).map(([label, r]) => [label, byOp(r.ours.calls)])));
+        out.push("");
+        out.push(
+            renderTable(
+                ["state", "bytes/resource", "of which __provider (x2: inputs and outputs)", "checkpoint bytes"],
+                (["ours", "noop"] as const).map((mode) => [
+                    mode === "ours" ? "ours" : "no-op",
+                    state[mode].perResource.toFixed(0),
+                    `${state[mode].provider.toFixed(0)} x2`,
+                    String(state[mode].total),
+                ]),
+                { rightAlign: [1, 3] },
+            ),
+        );
+        process.stdout.write(out.join("\n") + "\n");
+    } finally {
+        for (const s of Object.values(stacks)) await s.dispose();
+        await emulator.close();
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).catch((err: unknown) => {
+        process.stderr.write(`bench/pulumi: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 1;
+    });
+}
