@@ -2,7 +2,9 @@
  * The multi-profile example (examples/multi-profile) through the real Pulumi
  * CLI: two billing profiles from one list, configured by stack config
  * (`azure-email-invoicing:endpoint`, and `:token` set with `--secret`) as
- * grace, the billing account owner.
+ * grace, the billing account owner. The emulator answers every profile PUT
+ * and role assignment create as a long-running operation (202 + Location, as
+ * Azure may), polled by the provider inside Pulumi's dynamic-provider process.
  */
 import { expect } from "chai";
 import * as path from "path";
@@ -22,7 +24,7 @@ describe("e2e: multi-profile example (provider configured by stack config)", fun
     before(async function () {
         this.timeout(TOOLCHAIN_TIMEOUT_MS);
         await pulumiToolchain();
-        emu = await startTestEmulator({ settings: { retryAfterSeconds: 0 } });
+        emu = await startTestEmulator({ settings: { lro: "always", retryAfterSeconds: 0 } });
         stack = await TestStack.create({ programDir: path.join(EXAMPLES, "multi-profile") });
         await stack.config("azure-email-invoicing:endpoint", emu.url);
         await stack.config("azure-email-invoicing:token", emu.token("grace"), { secret: true });
@@ -42,6 +44,14 @@ describe("e2e: multi-profile example (provider configured by stack config)", fun
         expect(await heldInvoiceManagers(emu, research)).to.deep.equal([SEED.users.jane.id]);
         const log = await emu.admin.requests();
         expect(new Set(log.map((e) => e.principal)), "every call made as grace, from the stack config token").to.deep.equal(new Set([SEED.users.grace.id]));
+        const accepted = log.filter((e) => e.status === 202 && e.operation !== "getOperationResult").map((e) => e.operation).sort();
+        expect(accepted, "each write went through a long-running operation").to.deep.equal([
+            "createBillingRoleAssignment",
+            "createBillingRoleAssignment",
+            "putBillingProfile",
+            "putBillingProfile",
+        ]);
+        expect(log.filter((e) => e.operation === "getOperationResult" && e.status === 200).length, "each polled to completion").to.equal(4);
         expect([...(await stack.ourResources()).keys()].sort()).to.deep.equal(["operations-emails", "operations-jane", "research-emails", "research-jane"]);
     });
 
