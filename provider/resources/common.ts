@@ -53,7 +53,7 @@ export function checkProperties<S extends Record<string, z.ZodType>>(
         }
         const result = schema.safeParse(raw);
         if (result.success) values[key] = result.data;
-        else failures.push(...issuesFromZod(result.error, key));
+        else failures.push(...topLevelFailures(key, issuesFromZod(result.error, key)));
     }
     return { values: values as { [K in keyof S]?: z.output<S[K]> }, failures };
 }
@@ -73,6 +73,16 @@ export const PROFILE_KEYS = ["billingAccountName", "billingProfileName"] as cons
 /** Which of the profile keys changed (unknown counts as changed). */
 export function changedProfileKeys(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
     return PROFILE_KEYS.filter((key) => isUnknown(news[key]) || !sameName(olds[key], news[key]));
+}
+
+/**
+ * Pulumi prints a check failure as "property X value {…} has a problem" and
+ * looks X up among the top-level inputs only, so a failure is reported on the
+ * top-level property, with the element's path (e.g. `additionalRecipients[1]`)
+ * leading the reason. The value itself is not repeated: it may be a secret.
+ */
+function topLevelFailures(key: string, issues: CheckFailure[]): CheckFailure[] {
+    return issues.map((i) => (i.property === key ? i : { property: key, reason: `${i.property}: ${i.reason}` }));
 }
 
 /** Lower-cases, trims, de-duplicates and sorts addresses: the canonical recipient list. */

@@ -252,13 +252,13 @@ export async function update(client: BillingClient, olds: Record<string, unknown
 export async function remove(client: BillingClient, props: Record<string, unknown>): Promise<void> {
     const old = migrateOutputs(props);
     try {
-        const profile = await client.tryGetBillingProfile(old);
-        if (!profile) return;
         await client.updateInvoiceEmailSettings(old, {
             invoiceEmailOptIn: old.priorEnabled,
             invoiceRecipients: old.priorAdditionalRecipients,
         });
     } catch (err) {
+        // The profile is gone (its read answered 404): nothing to restore.
+        if (err instanceof AzureApiError && err.notFound && err.operation === "getBillingProfile") return;
         throw operationError(`deleting ${describe(old)} (restoring the values it found at create)`, err, "writeProfile");
     }
 }

@@ -45,9 +45,9 @@ describe("e2e: failures (bad input, missing role) and unknowns in preview", func
             {
                 what: "a recipient that is not an email address",
                 config: { recipients: JSON.stringify(["ap@contoso.com", "accounts payable"]) },
-                // The failure names the element; Pulumi then prints its value as {<nil>} (it looks up top-level keys only).
-                property: "additionalRecipients[1]",
-                reason: /give exactly one address/,
+                // Reported on the top-level property (Pulumi prints its value), the element leading the reason.
+                property: "additionalRecipients",
+                reason: /additionalRecipients\[1\]: .*give exactly one address/,
             },
             {
                 what: "an Invoice manager email with a display name",
