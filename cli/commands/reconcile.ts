@@ -353,6 +353,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             maxAttempts,
             retryDelayMs,
             invoiceConcurrency: Math.max(2, concurrency + 3),
+            sendConcurrency: concurrency,
         };
         const progress = new Progress(io);
 

@@ -225,10 +225,22 @@ export interface StoredInvoice {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Ledger {
+    /** Prepared statements by SQL text: preparing costs more than running. */
+    private readonly statements = new Map<string, Database.Statement>();
+
     private constructor(
         readonly path: string,
         private readonly db: Database.Database,
     ) {}
+
+    private stmt(sql: string): Database.Statement {
+        let st = this.statements.get(sql);
+        if (!st) {
+            st = this.db.prepare(sql);
+            this.statements.set(sql, st);
+        }
+        return st;
+    }
 
     /**
      * Opens (creating when missing, with its folder) the ledger at `file`,
@@ -285,9 +297,9 @@ export class Ledger {
     }
 
     private schemaVersion(): number | undefined {
-        const table = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+        const table = this.stmt("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
         if (!table) return undefined;
-        const row = this.db.prepare("SELECT MAX(version) AS version FROM schema_version").get() as { version: number | null };
+        const row = this.stmt("SELECT MAX(version) AS version FROM schema_version").get() as { version: number | null };
         return row.version ?? undefined;
     }
 
@@ -309,7 +321,7 @@ export class Ledger {
                 return;
             }
             this.db.exec(SCHEMA);
-            this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(LEDGER_SCHEMA_VERSION);
+            this.stmt("INSERT INTO schema_version (version) VALUES (?)").run(LEDGER_SCHEMA_VERSION);
         });
         tx.immediate();
     }
@@ -322,11 +334,11 @@ export class Ledger {
     // Runs
 
     startRun(runId: string, now: number, host = os.hostname(), pid = process.pid): void {
-        this.db.prepare("INSERT OR IGNORE INTO runs (run_id, host, pid, started_at) VALUES (?, ?, ?, ?)").run(runId, host, pid, iso(now));
+        this.stmt("INSERT OR IGNORE INTO runs (run_id, host, pid, started_at) VALUES (?, ?, ?, ?)").run(runId, host, pid, iso(now));
     }
 
     finishRun(runId: string, now: number, summary: unknown): void {
-        this.db.prepare("UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?").run(iso(now), JSON.stringify(summary), runId);
+        this.stmt("UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?").run(iso(now), JSON.stringify(summary), runId);
     }
 
     // -----------------------------------------------------------------------
@@ -347,11 +359,11 @@ export class Ledger {
      * were newly planned.
      */
     recordPlans(plans: readonly InvoicePlan[], runId: string, now: number): { invoices: number; deliveries: number } {
-        const insertInvoice = this.db.prepare(
+        const insertInvoice = this.stmt(
             `INSERT INTO invoices (billing_account_name, billing_profile_name, invoice_name, facts, unresolved, planned_at, planned_by)
              VALUES (@ba, @bp, @inv, @facts, @unresolved, @at, @run) ON CONFLICT DO NOTHING`,
         );
-        const insertDelivery = this.db.prepare(
+        const insertDelivery = this.stmt(
             `INSERT INTO deliveries (billing_account_name, billing_profile_name, invoice_name, recipient, recipient_key, reasons, message_id,
                                      state, attempts, planned_at, updated_at)
              VALUES (@ba, @bp, @inv, @recipient, @key, @reasons, @messageId, 'planned', 0, @at, @at) ON CONFLICT DO NOTHING`,
@@ -424,7 +436,7 @@ export class Ledger {
 
     /** One delivery by id. */
     delivery(id: number): DeliveryRow | undefined {
-        const r = this.db.prepare("SELECT * FROM deliveries WHERE id = ?").get(id) as RawDeliveryRow | undefined;
+        const r = this.stmt("SELECT * FROM deliveries WHERE id = ?").get(id) as RawDeliveryRow | undefined;
         return r ? toRow(r) : undefined;
     }
 
@@ -435,7 +447,7 @@ export class Ledger {
      * it or it is done.
      */
     claim(id: number, holder: LeaseHolder, now: number, isStale: (lease: { owner: string | null; expiresAt: number | null }) => boolean): boolean {
-        const current = this.db.prepare("SELECT state, lease_owner, lease_expires_at FROM deliveries WHERE id = ?").get(id) as
+        const current = this.stmt("SELECT state, lease_owner, lease_expires_at FROM deliveries WHERE id = ?").get(id) as
             | { state: string; lease_owner: string | null; lease_expires_at: number | null }
             | undefined;
         if (!current) return false;
@@ -501,7 +513,7 @@ export class Ledger {
 
     /** Records why an open delivery could not be attempted (e.g. the PDF download failed), without claiming it. */
     noteError(id: number, error: string, now: number): void {
-        this.db.prepare("UPDATE deliveries SET last_error = ?, updated_at = ? WHERE id = ? AND state = 'planned'").run(error, iso(now), id);
+        this.stmt("UPDATE deliveries SET last_error = ?, updated_at = ? WHERE id = ? AND state = 'planned'").run(error, iso(now), id);
     }
 
     /** Puts every delivery still held by `holder` back to `planned` (a safety net at the end of a run). */
@@ -542,7 +554,7 @@ export class Ledger {
             args.push(filter.recipient.toLowerCase());
         }
         const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY planned_at, billing_account_name, billing_profile_name, invoice_name, recipient_key`;
-        return (this.db.prepare(sql).all(...args) as RawDeliveryRow[]).map(toRow);
+        return (this.stmt(sql).all(...args) as RawDeliveryRow[]).map(toRow);
     }
 
     /** Counts by state, for some profiles or all. */
@@ -554,7 +566,7 @@ export class Ledger {
             where = `WHERE ${profiles.map(() => "(billing_account_name = ? AND billing_profile_name = ?)").join(" OR ")}`;
             for (const p of profiles) args.push(p.billingAccountName, p.billingProfileName);
         }
-        const rows = this.db.prepare(`SELECT state, COUNT(*) AS n FROM deliveries ${where} GROUP BY state`).all(...args) as Array<{ state: DeliveryState; n: number }>;
+        const rows = this.stmt(`SELECT state, COUNT(*) AS n FROM deliveries ${where} GROUP BY state`).all(...args) as Array<{ state: DeliveryState; n: number }>;
         for (const r of rows) out[r.state] = r.n;
         return out;
     }

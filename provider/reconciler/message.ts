@@ -35,18 +35,31 @@ export function formatDay(value: string | null | undefined): string {
     return Number.isNaN(t) ? value : new Date(t).toISOString().slice(0, 10);
 }
 
+/** Number formats by currency (building one costs far more than using it). */
+const amountFormats = new Map<string, Intl.NumberFormat>();
+
+function amountFormat(currency: string | null): Intl.NumberFormat {
+    const key = currency ?? "";
+    let f = amountFormats.get(key);
+    if (!f) {
+        let digits = 2;
+        if (currency) {
+            try {
+                digits = new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+            } catch {
+                digits = 2;
+            }
+        }
+        f = new Intl.NumberFormat("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: true });
+        amountFormats.set(key, f);
+    }
+    return f;
+}
+
 /** An amount as `USD 16.53`, with the currency's usual number of decimals. */
 export function formatAmount(amount: InvoiceFacts["amountDue"]): string {
     if (!amount) return "—";
-    let digits = 2;
-    if (amount.currency) {
-        try {
-            digits = new Intl.NumberFormat("en-US", { style: "currency", currency: amount.currency }).resolvedOptions().maximumFractionDigits ?? 2;
-        } catch {
-            digits = 2;
-        }
-    }
-    const n = amount.value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: true });
+    const n = amountFormat(amount.currency).format(amount.value);
     return amount.currency ? `${amount.currency} ${n}` : n;
 }
 

@@ -41,7 +41,6 @@ import {
     planProfile,
     principalsToResolve,
     profileKey,
-    profileLabel,
     resolveRecipients,
     type InvoiceFacts,
     type InvoiceWindow,
@@ -58,8 +57,10 @@ export interface ReconcileOptions {
     since?: string;
     /** Print the plan, send nothing, write nothing. */
     dryRun?: boolean;
-    /** Invoices worked on at once (each: one download, then its messages in turn). Default 8. */
+    /** Invoices worked on at once (each: one download, then its messages together). Default 8. */
     invoiceConcurrency?: number;
+    /** Messages in SMTP transactions at once; match the SMTP pool size. Default 5. */
+    sendConcurrency?: number;
     /** Attempts per delivery within a pass for 4xx/connection failures. Default 4. */
     maxAttempts?: number;
     /** First backoff delay; doubled each round, capped by `maxRetryDelayMs`. Default 1000. */
@@ -180,6 +181,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
         const timer = setTimeout(done, ms);
         signal?.addEventListener("abort", done, { once: true });
     });
+}
+
+/** A counting semaphore (FIFO). */
+class Semaphore {
+    private readonly waiting: Array<() => void> = [];
+    constructor(private free: number) {}
+    acquire(): Promise<void> {
+        if (this.free > 0) {
+            this.free--;
+            return Promise.resolve();
+        }
+        return new Promise((resolve) => this.waiting.push(resolve));
+    }
+    release(): void {
+        const next = this.waiting.shift();
+        if (next) next();
+        else this.free++;
+    }
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -372,9 +391,11 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
         let connectionFailures = 0;
         const connectionLimit = options.connectionFailureLimit ?? 20;
         const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+        // At most this many messages are handed to SMTP at once, so "sending" in the ledger means
+        // "in an SMTP transaction (or about to be)", and a stop request leaves the rest planned.
+        const slots = new Semaphore(Math.max(1, options.sendConcurrency ?? 5));
         const baseDelay = options.retryDelayMs ?? 1000;
         const maxDelay = options.maxRetryDelayMs ?? 30_000;
-        const view = (row: DeliveryRow) => ({ ...row, attempts: ledger.delivery(row.id)?.attempts ?? row.attempts });
 
         const deliverInvoice = async (group: (typeof groups)[number]) => {
             const { sp } = group;
@@ -393,41 +414,55 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
                 return;
             }
             let rows = claimable;
+            const attempts = new Map<number, number>();
+            const report = (row: DeliveryRow, outcome: "sent" | "failed" | "retry" | "pending", detail: string) =>
+                emit({ type: "delivery", outcome, delivery: { ...row, attempts: attempts.get(row.id) ?? row.attempts }, detail });
             for (let round = 1; rows.length > 0; round++) {
                 const retry: DeliveryRow[] = [];
-                for (const row of rows) {
-                    if (stopping()) return;
-                    if (!ledger.claim(row.id, holder, now(), isStale)) continue;
-                    const message = buildMessage({ invoice: stored.facts, to: row.recipient, from, messageId: row.messageId, pdf });
-                    try {
-                        const info = await sender.send(message);
-                        ledger.markSent(row.id, info.response, now());
-                        connectionFailures = 0;
-                        sp.summary.sent++;
-                        emit({ type: "delivery", outcome: "sent", delivery: view(row), detail: info.response });
-                    } catch (err) {
-                        if (err instanceof MailDeliveryError && !err.retryable) {
-                            ledger.markFailed(row.id, holder, err.message, now());
-                            sp.summary.failed++;
-                            emit({ type: "delivery", outcome: "failed", delivery: view(row), detail: err.message });
-                        } else if (err instanceof MailDeliveryError) {
-                            ledger.release(row.id, holder, err.message, now());
-                            retry.push(row);
-                            if (err.responseCode === undefined && ++connectionFailures >= connectionLimit) {
-                                stoppedBy = `stopped sending after ${connectionFailures} connection failures in a row: ${err.message}`;
+                // The recipients of one invoice go out together; the semaphore bounds the transactions.
+                // allSettled: every message in flight is recorded before anything else happens.
+                const settled = await Promise.allSettled(
+                    rows.map(async (row) => {
+                        await slots.acquire();
+                        try {
+                            if (stopping()) return;
+                            if (!ledger.claim(row.id, holder, now(), isStale)) return;
+                            attempts.set(row.id, (attempts.get(row.id) ?? row.attempts) + 1);
+                            const message = buildMessage({ invoice: stored.facts, to: row.recipient, from, messageId: row.messageId, pdf });
+                            try {
+                                const info = await sender.send(message);
+                                ledger.markSent(row.id, info.response, now());
+                                connectionFailures = 0;
+                                sp.summary.sent++;
+                                report(row, "sent", info.response);
+                            } catch (err) {
+                                if (err instanceof MailDeliveryError && !err.retryable) {
+                                    ledger.markFailed(row.id, holder, err.message, now());
+                                    sp.summary.failed++;
+                                    report(row, "failed", err.message);
+                                } else if (err instanceof MailDeliveryError) {
+                                    ledger.release(row.id, holder, err.message, now());
+                                    retry.push(row);
+                                    if (err.responseCode === undefined && ++connectionFailures >= connectionLimit) {
+                                        stoppedBy = `stopped sending after ${connectionFailures} connection failures in a row: ${err.message}`;
+                                    }
+                                    report(row, "retry", err.message);
+                                } else {
+                                    // Configuration (credentials, TLS, sender) or unknown: every message would fail alike.
+                                    ledger.release(row.id, holder, describeError(err), now());
+                                    stoppedBy ??= describeError(err);
+                                }
                             }
-                            emit({ type: "delivery", outcome: "retry", delivery: view(row), detail: err.message });
-                        } else {
-                            // Configuration (credentials, TLS, sender) or unknown: every message would fail alike.
-                            ledger.release(row.id, holder, describeError(err), now());
-                            stoppedBy = describeError(err);
-                            return;
+                        } finally {
+                            slots.release();
                         }
-                    }
-                }
+                    }),
+                );
+                const broken = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+                if (broken) throw broken.reason;
                 if (retry.length === 0 || stopping()) return;
                 if (round >= maxAttempts) {
-                    for (const row of retry) emit({ type: "delivery", outcome: "pending", delivery: view(row), detail: `still failing after ${round} attempts in this run; left planned for the next run` });
+                    for (const row of retry) report(row, "pending", `still failing after ${round} attempts in this run; left planned for the next run`);
                     return;
                 }
                 await sleep(Math.min(maxDelay, baseDelay * 2 ** (round - 1)), deps.signal);
@@ -515,5 +550,3 @@ export async function reconcileWatch(
         if (deps.signal?.aborted) return summary;
     }
 }
-
-export { profileLabel };

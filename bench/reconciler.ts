@@ -1,0 +1,373 @@
+/**
+ * Benchmark of the invoice reconciler (issue 5). Not a test: it prints a table.
+ *
+ *     node dist/bench/reconciler.js [--invoices 2000] [--pdf-kb 100] [--concurrency 5]
+ *
+ * Setup (not timed): the emulator (Retry-After 0) with the Operations profile
+ * opted in by its owner and given two additional recipients (so 5 recipients:
+ * owner, contributor, reader with a mailbox, and the two addresses), and
+ * enough invoices issued through the admin API to reach `--invoices`. The
+ * emulator's PDFs are a few KB, so a small HTTP proxy in front of it pads
+ * every document to about `--pdf-kb` KB (a valid PDF: one extra stream
+ * object, written by pdf-lib); every PDF is downloaded once through it first,
+ * so the timed runs only hit caches. An SMTP sink (smtp-server over TCP, in a
+ * process of its own) counts what arrives.
+ *
+ * Timed, each in its own child process, against the same sink:
+ * 1. bare nodemailer: a pooled transport sending the same messages
+ *    (same options, PDFs and Message-IDs) with nothing else to do;
+ * 2. the reconciler (`azure-email-invoicing reconcile`, a real process with
+ *    a fresh ledger): plan, download each PDF once, claim, send, record;
+ * 3. the reconciler again with nothing new;
+ * 4. the first run again (fresh ledger) with the proxy answering each invoice
+ *    download operation at once (200 with the link, which Azure's contract
+ *    allows): the emulator rewrites its whole state on every operation, which
+ *    at 2,000 invoices costs it tens of milliseconds each and would otherwise
+ *    set the pace.
+ * Peak RSS is each child's `maxRSS`; billing API calls come from the
+ * emulator's request log.
+ */
+import { fork, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { PDFDocument, PDFName } from "pdf-lib";
+import { startEmulator, SEED } from "../emulator";
+import { createBillingClient } from "../provider/billing/client";
+import { resolveSettings } from "../provider/config";
+import { invoiceFacts } from "../provider/reconciler/plan";
+import { renderTable } from "../cli/text";
+import type { BaselineManifest } from "./reconciler-baseline";
+
+const FROM = "Contoso Billing <billing@contoso.com>";
+const EXTRA_RECIPIENTS = ["ap@contoso.com", "controller@contoso.com"];
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+    const out: R[] = new Array(items.length);
+    let next = 0;
+    await Promise.all(
+        Array.from({ length: Math.min(limit, items.length) }, async () => {
+            for (;;) {
+                const i = next++;
+                if (i >= items.length) return;
+                out[i] = await fn(items[i], i);
+            }
+        }),
+    );
+    return out;
+}
+
+/** Pads a PDF to about `bytes` with one extra (uncompressed, incompressible) stream object referenced from the catalog. */
+async function padPdf(small: Uint8Array, bytes: number, seed: number): Promise<Buffer> {
+    const doc = await PDFDocument.load(small, { updateMetadata: false });
+    const filler = Buffer.alloc(Math.max(0, bytes - small.length - 400));
+    let x = seed * 2654435761 + 1;
+    for (let i = 0; i < filler.length; i++) {
+        // xorshift: cheap bytes that do not compress (as a real PDF's images and fonts mostly do not).
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        filler[i] = x & 0xff;
+    }
+    const ref = doc.context.register(doc.context.stream(filler, { Type: "BenchmarkPadding" }));
+    doc.catalog.set(PDFName.of("BenchmarkPadding"), ref);
+    return Buffer.from(await doc.save({ useObjectStreams: false }));
+}
+
+interface ProxyHandle {
+    url: string;
+    /** Download results (`{url, expiryTime}` JSON) by upper-cased invoice name. */
+    links: Map<string, string>;
+    answerDownloads: boolean;
+    /** Download operations answered by the proxy itself. */
+    answered: number;
+    close(): Promise<void>;
+}
+
+const DOWNLOAD_PATH = /\/invoices\/([^/]+)\/download$/i;
+
+/**
+ * An HTTP proxy to the emulator that serves every invoice document padded
+ * (cached by path after the first). With `answerDownloads` on, it also answers
+ * an invoice download operation at once with 200 and the link learnt earlier
+ * (Azure's contract allows 200 as well as 202), counting those calls.
+ */
+async function startPaddingProxy(target: URL, pdfBytes: number): Promise<ProxyHandle> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const padded = new Map<string, Promise<Buffer>>();
+    const links = new Map<string, string>();
+    let seq = 0;
+    const handle: ProxyHandle = { url: "", links, answerDownloads: false, answered: 0, close: async () => undefined };
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            const m = DOWNLOAD_PATH.exec(new URL(req.url ?? "/", "http://proxy").pathname);
+            const link = m ? links.get(decodeURIComponent(m[1]).toUpperCase()) : undefined;
+            if (handle.answerDownloads && req.method === "POST" && link) {
+                handle.answered++;
+                res.writeHead(200, { "content-type": "application/json", "x-ms-request-id": `bench-${handle.answered}` });
+                res.end(link);
+                return;
+            }
+            const up = http.request(
+                { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+                (upRes) => {
+                    const pathname = new URL(req.url ?? "/", "http://proxy").pathname;
+                    if (req.method === "GET" && pathname.startsWith("/_blob/") && upRes.statusCode === 200) {
+                        const body: Buffer[] = [];
+                        upRes.on("data", (c: Buffer) => body.push(c));
+                        upRes.on("end", async () => {
+                            let p = padded.get(pathname);
+                            if (!p) {
+                                p = padPdf(Buffer.concat(body), pdfBytes, ++seq);
+                                padded.set(pathname, p);
+                            }
+                            const bytes = await p;
+                            res.writeHead(200, { "content-type": "application/pdf", "content-length": String(bytes.length) });
+                            res.end(bytes);
+                        });
+                        return;
+                    }
+                    res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+                    upRes.pipe(res);
+                },
+            );
+            up.on("error", (err) => {
+                res.writeHead(502);
+                res.end(String(err));
+            });
+            up.end(Buffer.concat(chunks));
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    handle.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    handle.close = () =>
+        new Promise<void>((resolve) => {
+            agent.destroy();
+            server.close(() => resolve());
+            server.closeAllConnections();
+        });
+    return handle;
+}
+
+interface ChildResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    wallMs: number;
+    rssBytes: number;
+    cpuMs: number;
+}
+
+interface SinkChild {
+    url: string;
+    count(): Promise<{ accepted: number; lastSize: number; cpuMs: number }>;
+    close(): Promise<void>;
+}
+
+/** Starts the SMTP sink in a child process (bench/sink-child.ts). */
+function startSinkChild(): Promise<SinkChild> {
+    const child = fork(path.join(__dirname, "sink-child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    return new Promise((resolve, reject) => {
+        child.once("error", reject);
+        child.once("message", (ready: { type: string; url: string }) => {
+            resolve({
+                url: ready.url,
+                count: () =>
+                    new Promise((res) => {
+                        child.once("message", (m: { accepted: number; lastSize: number; cpuMs: number }) => res(m));
+                        child.send({ type: "count" });
+                    }),
+                close: () =>
+                    new Promise((res) => {
+                        child.once("exit", () => res());
+                        child.send({ type: "close" });
+                    }),
+            });
+        });
+    });
+}
+
+function runChild(args: string[], env: Record<string, string>, rssFile: string): Promise<ChildResult> {
+    const probe = path.join(__dirname, "rss-probe.js");
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", probe, ...args], { env: { ...env, BENCH_RSS_FILE: rssFile }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => {
+            const wallMs = performance.now() - started;
+            const usage = fs.existsSync(rssFile) ? (JSON.parse(fs.readFileSync(rssFile, "utf8")) as { rssBytes: number; cpuMs: number }) : { rssBytes: NaN, cpuMs: NaN };
+            resolve({ code, stdout, stderr, wallMs, ...usage });
+        });
+    });
+}
+
+const mb = (b: number) => (b / (1024 * 1024)).toFixed(0);
+const secs = (ms: number) => (ms / 1000).toFixed(2);
+
+export async function main(argv: string[]): Promise<void> {
+    const { values } = parseArgs({
+        args: argv,
+        options: { invoices: { type: "string" }, "pdf-kb": { type: "string" }, concurrency: { type: "string" } },
+        strict: true,
+    });
+    const invoiceCount = Number(values.invoices ?? 2000);
+    const pdfBytes = Math.round(Number(values["pdf-kb"] ?? 100) * 1024);
+    const concurrency = Number(values.concurrency ?? 5);
+    if (!Number.isInteger(invoiceCount) || invoiceCount < 3) throw new Error("--invoices must be a whole number of at least 3 (the seeded ones)");
+    const recipientsPerInvoice = 3 + EXTRA_RECIPIENTS.length;
+    const deliveries = invoiceCount * recipientsPerInvoice;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-"));
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+
+    // Retry-After 0 and one poll per download: the benchmark measures the reconciler, not waiting.
+    const emulator = await startEmulator({ settings: { retryAfterSeconds: 0, pendingPolls: 0 } });
+    const proxy = await startPaddingProxy(new URL(emulator.url), pdfBytes);
+    const sink = await startSinkChild();
+    try {
+        const ops = SEED.profiles.operations;
+        const alice = createBillingClient(resolveSettings({ explicit: { endpoint: proxy.url, token: SEED.users.alice.token } }));
+        await alice.updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: true, invoiceRecipients: EXTRA_RECIPIENTS });
+        log(`setup: issuing ${invoiceCount - 3} invoices`);
+        const issueUrl = `${emulator.url}/_emulator/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}/invoices`;
+        await mapLimit(Array.from({ length: invoiceCount - 3 }), 8, async () => {
+            const r = await fetch(issueUrl, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+            if (!r.ok) throw new Error(`issuing an invoice: ${r.status} ${await r.text()}`);
+        });
+        const today = new Date().toISOString().slice(0, 10);
+        const invoices = await alice.listInvoices(ops, { periodStartDate: "2000-01-01", periodEndDate: today });
+        if (invoices.length !== invoiceCount) throw new Error(`expected ${invoiceCount} invoices, found ${invoices.length}`);
+
+        log(`setup: downloading and padding ${invoiceCount} PDFs to ~${(pdfBytes / 1024).toFixed(0)} KB`);
+        fs.mkdirSync(path.join(dir, "pdf"));
+        const manifest: BaselineManifest = {
+            smtpUrl: sink.url,
+            from: FROM,
+            maxConnections: concurrency,
+            recipients: [SEED.users.alice.mail!, SEED.users.bob.mail!, SEED.users.carol.mail!, ...EXTRA_RECIPIENTS],
+            invoices: await mapLimit(invoices, 8, async (invoice) => {
+                const { bytes, link } = await alice.downloadInvoicePdf(invoice, ops.billingAccountName);
+                proxy.links.set(invoice.name.toUpperCase(), JSON.stringify(link));
+                const pdfFile = path.join("pdf", `${invoice.name}.pdf`);
+                fs.writeFileSync(path.join(dir, pdfFile), bytes);
+                return { facts: invoiceFacts(ops, ops.displayName, invoice), pdfFile };
+            }),
+        };
+        const manifestFile = path.join(dir, "manifest.json");
+        fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+        const pdfSize = fs.statSync(path.join(dir, manifest.invoices[0].pdfFile)).size;
+
+        const requests = async () => ((await (await fetch(`${emulator.url}/_emulator/requests`)).json()) as { value: Array<{ operation?: string | null }> }).value;
+        const clearRequests = () => fetch(`${emulator.url}/_emulator/requests`, { method: "DELETE" });
+        const byOperation = (rs: Array<{ operation?: string | null }>) => {
+            const m = new Map<string, number>();
+            for (const r of rs) m.set(r.operation ?? "?", (m.get(r.operation ?? "?") ?? 0) + 1);
+            return [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ");
+        };
+        const env = {
+            PATH: process.env.PATH ?? "",
+            AZURE_EMAIL_INVOICING_ENDPOINT: proxy.url,
+            AZURE_EMAIL_INVOICING_TOKEN: SEED.users.grace.token,
+            SMTP_URL: sink.url,
+            INVOICE_MAIL_FROM: FROM,
+        };
+
+        // 1. Bare nodemailer.
+        log(`timed: bare nodemailer pool, ${deliveries} messages`);
+        const before = (await sink.count()).accepted;
+        const bare = await runChild([path.join(__dirname, "reconciler-baseline.js"), manifestFile], env, path.join(dir, "rss-bare"));
+        if (bare.code !== 0) throw new Error(`baseline failed: ${bare.stderr}`);
+        const bareResult = JSON.parse(bare.stdout) as { sent: number; ms: number };
+        const afterBare = await sink.count();
+        const bareAccepted = afterBare.accepted - before;
+        const messageBytes = afterBare.lastSize;
+
+        const cli = path.join(__dirname, "..", "cli", "main.js");
+        const reconcile = async (label: string, ledger: string) => {
+            log(`timed: reconciler, ${label}`);
+            await clearRequests();
+            const answeredBefore = proxy.answered;
+            const acceptedBefore = (await sink.count()).accepted;
+            const args = [cli, "reconcile", "--since", "2000-01-01", "--ledger", path.join(dir, ledger), "--concurrency", String(concurrency), "--json"];
+            const child = await runChild(args, env, path.join(dir, `rss-${ledger}`));
+            let summary: { startedAt: string; finishedAt: string; totals: { sent: number; failed: number; pending: number } };
+            try {
+                summary = JSON.parse(child.stdout);
+            } catch {
+                throw new Error(`reconciler (${label}) printed no summary, exit ${child.code}: ${child.stderr.slice(-2000)}`);
+            }
+            const accepted = (await sink.count()).accepted - acceptedBefore;
+            const calls = await requests();
+            const answered = proxy.answered - answeredBefore;
+            for (let i = 0; i < answered; i++) calls.push({ operation: "downloadInvoice (answered 200 by the proxy)" });
+            return { child, summary, accepted, calls, passMs: Date.parse(summary.finishedAt) - Date.parse(summary.startedAt) };
+        };
+
+        // 2. The reconciler, first run, against the emulator's download operations.
+        const first = await reconcile("first run", "ledger-1.sqlite");
+        if (first.child.code !== 0 || first.accepted !== deliveries) throw new Error(`first run: exit ${first.child.code}, ${JSON.stringify(first.summary.totals)}`);
+        // 3. The same with nothing new.
+        const noop = await reconcile("follow-up run with nothing new", "ledger-1.sqlite");
+        if (noop.child.code !== 0 || noop.accepted !== 0 || noop.summary.totals.sent !== 0) throw new Error("the follow-up run sent something");
+        // 4. A first run again (fresh ledger) with each download operation answered at once, so the
+        //    emulator's own cost per operation does not set the pace.
+        proxy.answerDownloads = true;
+        const quick = await reconcile("first run, download operations answered at once", "ledger-2.sqlite");
+        proxy.answerDownloads = false;
+        if (quick.child.code !== 0 || quick.accepted !== deliveries) throw new Error(`quick run: exit ${quick.child.code}, ${JSON.stringify(quick.summary.totals)}`);
+
+        const bareRate = bareResult.sent / (bareResult.ms / 1000);
+        const rate = (r: typeof first) => r.summary.totals.sent / (r.passMs / 1000);
+        const row = (label: string, r: typeof first, withRate: boolean) => [
+            label,
+            String(r.accepted),
+            secs(r.passMs),
+            withRate ? rate(r).toFixed(0) : "-",
+            mb(r.child.rssBytes),
+            secs(r.child.cpuMs),
+            String(r.calls.length),
+        ];
+        const cpuPerMessage = (r: typeof first) => (r.child.cpuMs / r.accepted / (bare.cpuMs / bareAccepted)).toFixed(2);
+        const lines = [
+            `reconciler benchmark: ${invoiceCount} invoices x ${recipientsPerInvoice} recipients = ${deliveries} deliveries; PDF ${(pdfSize / 1024).toFixed(1)} KB, message ${(messageBytes / 1024).toFixed(1)} KB on the wire`,
+            `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ${concurrency} SMTP connections each; the emulator, a padding proxy and the SMTP sink run on the same machine`,
+            "",
+            renderTable(
+                ["RUN", "MESSAGES", "TIME (s)", "MSG/S", "PEAK RSS (MB)", "CPU (s)", "BILLING API CALLS"],
+                [
+                    ["bare nodemailer pool", String(bareAccepted), secs(bareResult.ms), bareRate.toFixed(0), mb(bare.rssBytes), secs(bare.cpuMs), "-"],
+                    row("reconciler, first run", first, true),
+                    row("reconciler, nothing new", noop, false),
+                    row("reconciler, first run, downloads answered at once", quick, true),
+                ],
+                { rightAlign: [1, 2, 3, 4, 5, 6] },
+            ),
+            "",
+            `throughput ratio, reconciler / bare nodemailer: ${(rate(first) / bareRate).toFixed(2)} (downloads answered at once: ${(rate(quick) / bareRate).toFixed(2)})`,
+            `CPU per message, reconciler / bare nodemailer: ${cpuPerMessage(first)} (downloads answered at once: ${cpuPerMessage(quick)})`,
+            `process wall time incl. start-up: bare ${secs(bare.wallMs)} s (sending only ${secs(bareResult.ms)} s), reconciler ${secs(first.child.wallMs)} s, nothing new ${secs(noop.child.wallMs)} s`,
+            `first run API calls: ${byOperation(first.calls)}`,
+            `nothing-new API calls: ${byOperation(noop.calls)}`,
+        ];
+        process.stdout.write(lines.join("\n") + "\n");
+    } finally {
+        await sink.close();
+        await proxy.close();
+        await emulator.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).catch((err: unknown) => {
+        process.stderr.write(`bench/reconciler: ${err instanceof Error ? err.stack : String(err)}\n`);
+        process.exitCode = 1;
+    });
+}
