@@ -3,5 +3,5 @@ import * as path from "path";
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
-/** Microsoft's published examples (shared/azure-billing/examples), beside the repository. */
-export const MICROSOFT_EXAMPLES = path.resolve(REPO_ROOT, "..", "shared", "azure-billing", "examples");
+/** Microsoft's published examples, kept in the repository as test vectors (see tests/vectors/azure-billing/SOURCES.md). */
+export const MICROSOFT_EXAMPLES = path.join(REPO_ROOT, "tests", "vectors", "azure-billing", "examples");
