@@ -8,8 +8,8 @@
  * cannot start (port taken, unreadable data directory).
  */
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { startEmulator, type EmulatorHandle } from "../../emulator";
+import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
 
 const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--quiet]
@@ -79,40 +79,9 @@ export function banner(emulator: EmulatorHandle): string {
     return lines.join("\n") + "\n";
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-    return new Promise((resolve) => {
-        const on = (signal: NodeJS.Signals) => {
-            process.off("SIGINT", on);
-            process.off("SIGTERM", on);
-            resolve(signal);
-        };
-        process.on("SIGINT", on);
-        process.on("SIGTERM", on);
-    });
-}
-
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-    let values: { port?: string; data?: string; quiet?: boolean; help?: boolean };
-    try {
-        ({ values } = parseArgs({
-            args: argv,
-            options: {
-                port: { type: "string" },
-                data: { type: "string" },
-                quiet: { type: "boolean" },
-                help: { type: "boolean", short: "h" },
-            },
-            strict: true,
-            allowPositionals: false,
-        }));
-    } catch (err) {
-        io.stderr.write(`azure-email-invoicing emulator: ${(err as Error).message}\n\n${USAGE}\n`);
-        return 2;
-    }
-    if (values.help) {
-        io.stdout.write(`${USAGE}\n`);
-        return 0;
-    }
+    const values = parseCommandArgs("emulator", USAGE, argv, { port: { type: "string" }, data: { type: "string" }, quiet: { type: "boolean" } }, io);
+    if (typeof values === "number") return values;
     let port = 0;
     if (values.port !== undefined) {
         if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {

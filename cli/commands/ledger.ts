@@ -6,10 +6,10 @@
  * Exit status: 0 shown; 1 no ledger at the path; 2 bad flags.
  */
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { ConfigurationError } from "../../provider/errors";
 import { DeliveryState, Ledger, defaultLedgerPath, type DeliveryFilter } from "../../provider/reconciler/ledger";
 import { parseProfileArg, type ProfileRef } from "../../provider/reconciler/plan";
+import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
 import { renderTable } from "../text";
 
@@ -32,30 +32,15 @@ sent (the SMTP server accepted it), failed (refused for good, e.g. 550), cancell
 was opted out before it was sent).`;
 
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-    let values;
-    try {
-        ({ values } = parseArgs({
-            args: argv,
-            allowPositionals: false,
-            strict: true,
-            options: {
-                ledger: { type: "string" },
-                profile: { type: "string", multiple: true },
-                invoice: { type: "string" },
-                recipient: { type: "string" },
-                state: { type: "string", multiple: true },
-                json: { type: "boolean" },
-                help: { type: "boolean", short: "h" },
-            },
-        }));
-    } catch (err) {
-        io.stderr.write(`azure-email-invoicing ledger: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
-        return 2;
-    }
-    if (values.help) {
-        io.stdout.write(USAGE + "\n");
-        return 0;
-    }
+    const values = parseCommandArgs("ledger", USAGE, argv, {
+        ledger: { type: "string" },
+        profile: { type: "string", multiple: true },
+        invoice: { type: "string" },
+        recipient: { type: "string" },
+        state: { type: "string", multiple: true },
+        json: { type: "boolean" },
+    }, io);
+    if (typeof values === "number") return values;
     const profiles: ProfileRef[] = [];
     for (const p of values.profile ?? []) {
         const r = parseProfileArg(p);

@@ -14,7 +14,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createBillingClient } from "../../provider/billing/client";
 import { isoDate } from "../../provider/billing/names";
@@ -24,6 +23,7 @@ import { Ledger, defaultLedgerPath } from "../../provider/reconciler/ledger";
 import { Mailer, resolveSmtpSettings } from "../../provider/reconciler/mailer";
 import { parseProfileArg, profileLabel, type ProfileRef } from "../../provider/reconciler/plan";
 import { exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunEvent, type RunSummary } from "../../provider/reconciler/run";
+import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
 import { parseDuration, renderTable } from "../text";
 
@@ -272,38 +272,23 @@ export function renderDryRun(s: RunSummary): string {
 }
 
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-    let values;
-    try {
-        ({ values } = parseArgs({
-            args: argv,
-            allowPositionals: false,
-            strict: true,
-            options: {
-                profile: { type: "string", multiple: true },
-                config: { type: "string" },
-                since: { type: "string" },
-                once: { type: "boolean" },
-                watch: { type: "boolean" },
-                interval: { type: "string" },
-                "dry-run": { type: "boolean" },
-                json: { type: "boolean" },
-                ledger: { type: "string" },
-                from: { type: "string" },
-                "allow-insecure-smtp": { type: "boolean" },
-                concurrency: { type: "string" },
-                "max-attempts": { type: "string" },
-                "retry-delay": { type: "string" },
-                help: { type: "boolean", short: "h" },
-            },
-        }));
-    } catch (err) {
-        io.stderr.write(`azure-email-invoicing reconcile: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
-        return 2;
-    }
-    if (values.help) {
-        io.stdout.write(USAGE + "\n");
-        return 0;
-    }
+    const values = parseCommandArgs("reconcile", USAGE, argv, {
+        profile: { type: "string", multiple: true },
+        config: { type: "string" },
+        since: { type: "string" },
+        once: { type: "boolean" },
+        watch: { type: "boolean" },
+        interval: { type: "string" },
+        "dry-run": { type: "boolean" },
+        json: { type: "boolean" },
+        ledger: { type: "string" },
+        from: { type: "string" },
+        "allow-insecure-smtp": { type: "boolean" },
+        concurrency: { type: "string" },
+        "max-attempts": { type: "string" },
+        "retry-delay": { type: "string" },
+    }, io);
+    if (typeof values === "number") return values;
 
     let ledger: Ledger | undefined;
     let mailer: Mailer | undefined;

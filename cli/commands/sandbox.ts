@@ -14,11 +14,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { startEmulator, type EmulatorHandle } from "../../emulator";
 import { ENV } from "../../provider/config";
 import { SMTP_ENV } from "../../provider/reconciler/mailer";
 import { recipientRoleOf } from "../../provider/reconciler/plan";
+import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
 
@@ -69,45 +69,23 @@ export function sandboxOwner(emulator: EmulatorHandle): { token: string; userPri
     return { token: owner.token, userPrincipalName: owner.userPrincipalName, billingAccountName: account.name, billingProfileName: profile.name };
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-    return new Promise((resolve) => {
-        const on = (signal: NodeJS.Signals) => {
-            process.off("SIGINT", on);
-            process.off("SIGTERM", on);
-            resolve(signal);
-        };
-        process.on("SIGINT", on);
-        process.on("SIGTERM", on);
-    });
-}
-
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-    let values;
+    const values = parseCommandArgs("sandbox", USAGE, argv, {
+        data: { type: "string" },
+        "mail-dir": { type: "string" },
+        port: { type: "string" },
+        "smtp-port": { type: "string" },
+        "env-file": { type: "string" },
+        "env-out": { type: "string" },
+    }, io);
+    if (typeof values === "number") return values;
     let ports: { emulator: number; smtp: number };
     try {
-        ({ values } = parseArgs({
-            args: argv,
-            allowPositionals: false,
-            strict: true,
-            options: {
-                data: { type: "string" },
-                "mail-dir": { type: "string" },
-                port: { type: "string" },
-                "smtp-port": { type: "string" },
-                "env-file": { type: "string" },
-                "env-out": { type: "string" },
-                help: { type: "boolean", short: "h" },
-            },
-        }));
         ports = { emulator: port(values.port, "--port"), smtp: port(values["smtp-port"], "--smtp-port") };
         if (values["env-file"] !== undefined && values["env-out"] !== undefined) throw new Error("give --env-file or --env-out, not both");
     } catch (err) {
         io.stderr.write(`azure-email-invoicing sandbox: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
         return 2;
-    }
-    if (values.help) {
-        io.stdout.write(USAGE + "\n");
-        return 0;
     }
     const dataDir = values.data ? path.resolve(io.cwd, values.data) : undefined;
     const mailDir = values["mail-dir"]
