@@ -14,6 +14,7 @@ import * as path from "node:path";
 const BENCHMARKS = [
     { name: "pulumi", file: "pulumi.js", what: "the two resources through the Pulumi engine vs no-op dynamic resources" },
     { name: "reconciler", file: "reconciler.js", what: "the invoice reconciler vs bare nodemailer" },
+    { name: "emulator", file: "emulator.js", what: "what one request costs the emulator at 100 and 2,000 invoices" },
 ];
 
 function runOne(file: string): Promise<number> {

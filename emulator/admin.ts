@@ -14,6 +14,7 @@
  * | GET, POST, DELETE | `/_emulator/faults` | a fault rule | the active rules |
  * | GET, DELETE | `/_emulator/requests` | | the request log |
  * | GET | `/_emulator/state` | | the raw store snapshot |
+ * | GET | `/_emulator/operations` | | the long-running operations kept (run-time, not state) |
  * | POST | `/_emulator/billingAccounts/{ba}/billingProfiles` | `{count}` or `{name, displayName}` | `{names}` |
  * | POST | `/_emulator/billingAccounts/{ba}/billingProfiles/{bp}/invoices` | `{amountDue?}` | the invoice |
  */
@@ -104,6 +105,7 @@ const ROUTES = [
     "GET|POST|DELETE /_emulator/faults",
     "GET|DELETE /_emulator/requests",
     "GET /_emulator/state",
+    "GET /_emulator/operations",
     "POST /_emulator/billingAccounts/{billingAccountName}/billingProfiles",
     "POST /_emulator/billingAccounts/{billingAccountName}/billingProfiles/{billingProfileName}/invoices",
 ];
@@ -150,6 +152,9 @@ export async function handleAdmin(ctx: AdminContext, method: string, url: URL, r
     }
     if (route === "GET /_emulator/state") {
         return { status: 200, body: ctx.store.snapshot() };
+    }
+    if (route === "GET /_emulator/operations") {
+        return { status: 200, body: { value: structuredClone(ctx.runtime.operations.list(ctx.now())) } };
     }
 
     const profiles = /^\/_emulator\/billingAccounts\/([^/]+)\/billingProfiles$/i.exec(path);

@@ -26,6 +26,7 @@ import {
     assignmentsAt,
     billingAccountView,
     billingProfileView,
+    copyOf,
     definitionOf,
     findInvoice,
     findPrincipalById,
@@ -126,7 +127,7 @@ export function applyProfilePut(draft: EmulatorState, billingAccountName: string
     for (const k of readOnly) if (k in profile.properties) properties[k] = profile.properties[k];
     profile.properties = properties;
     profile.tags = body.tags ?? null;
-    return structuredClone(profile);
+    return copyOf(profile);
 }
 
 /** Checks what the contract's schema cannot: each recipient is an email address. */
@@ -221,7 +222,7 @@ function resolveAssignment(
 export function applyAssignment(draft: EmulatorState, billingAccountName: string, billingProfileName: string, req: AssignmentRequest, now: Date): RoleAssignmentRecord {
     const name = `${req.roleDefinitionName}_${req.principalId}`;
     const existing = assignmentsAt(draft, billingAccountName, billingProfileName).find((a) => sameName(a.name, name));
-    if (existing) return structuredClone(existing);
+    if (existing) return copyOf(existing);
     const principal = findPrincipalById(draft, req.principalId);
     const creator = findPrincipalById(draft, req.createdByPrincipalId);
     if (!principal || !creator) throw fail.badRequest("PrincipalNotFound", `The user '${req.principalId}' no longer exists.`);
@@ -237,7 +238,7 @@ export function applyAssignment(draft: EmulatorState, billingAccountName: string
         createdByPrincipalTenantId: creator.tenantId,
     };
     draft.roleAssignments.push(record);
-    return structuredClone(record);
+    return copyOf(record);
 }
 
 // ---------------------------------------------------------------------------
@@ -282,8 +283,9 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
     putBillingProfile(ctx, { body }) {
         const scope = profileScope(ctx);
         validateProfileBody(body);
-        if (settingsOf(ctx).lro === "always") {
-            const { record, settings } = acceptOperation(ctx.store, {
+        const settings = settingsOf(ctx);
+        if (settings.lro === "always") {
+            const record = acceptOperation(ctx.runtime.operations, settings, {
                 kind: "putBillingProfile",
                 billingAccountName: scope.account.name,
                 billingProfileName: scope.profile.name,
@@ -334,8 +336,9 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         const scope = profileScope(ctx);
         const { principal, definition } = ctx.store.read((s) => resolveAssignment(s, scope, body));
         const request: AssignmentRequest = { principalId: principal.id, roleDefinitionName: definition.name, createdByPrincipalId: ctx.principal.id };
-        if (settingsOf(ctx).lro === "always") {
-            const { record, settings } = acceptOperation(ctx.store, {
+        const settings = settingsOf(ctx);
+        if (settings.lro === "always") {
+            const record = acceptOperation(ctx.runtime.operations, settings, {
                 kind: "createBillingRoleAssignment",
                 billingAccountName: scope.account.name,
                 billingProfileName: scope.profile.name,
@@ -417,7 +420,8 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
                 `Document '${query.documentName ?? "(invoice PDF)"}' was not found for invoice '${invoice.name}'. Use one of the invoice's documents[].name: ${known}.`,
             );
         }
-        const { record, settings } = acceptOperation(ctx.store, {
+        const settings = settingsOf(ctx);
+        const record = acceptOperation(ctx.runtime.operations, settings, {
             kind: "invoiceDownload",
             billingAccountName: scope.account.name,
             invoiceName: invoice.name,
@@ -447,18 +451,24 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
  * stands for and returns its final body, in the operation's `final` shape.
  */
 export function completeOperation(now: () => Date, origin: string): CompleteOperation {
-    return (draft, rec) => {
+    return (store, rec) => {
         switch (rec.kind) {
-            case "putBillingProfile":
-                return billingProfileView(applyProfilePut(draft, rec.billingAccountName, rec.billingProfileName ?? "", rec.input as BillingProfilePutBody));
-            case "createBillingRoleAssignment":
-                return roleAssignmentView(applyAssignment(draft, rec.billingAccountName, rec.billingProfileName ?? "", rec.input as AssignmentRequest, now()));
-            case "invoiceDownload": {
-                const invoice = findInvoice(draft, rec.billingAccountName, rec.invoiceName ?? "");
-                if (!invoice) throw fail.notFound("ResourceNotFound", `Invoice '${rec.invoiceName}' no longer exists.`);
-                const { documentName } = rec.input as { documentName: string };
-                return documentLink(draft.blobKey, origin, invoice.name, documentName, now());
+            case "putBillingProfile": {
+                const input = rec.input as BillingProfilePutBody;
+                return billingProfileView(store.update((draft) => applyProfilePut(draft, rec.billingAccountName, rec.billingProfileName ?? "", input)));
             }
+            case "createBillingRoleAssignment": {
+                const input = rec.input as AssignmentRequest;
+                return roleAssignmentView(store.update((draft) => applyAssignment(draft, rec.billingAccountName, rec.billingProfileName ?? "", input, now())));
+            }
+            case "invoiceDownload":
+                // A download changes nothing: it hands out a signed link.
+                return store.read((s) => {
+                    const invoice = findInvoice(s, rec.billingAccountName, rec.invoiceName ?? "");
+                    if (!invoice) throw fail.notFound("ResourceNotFound", `Invoice '${rec.invoiceName}' no longer exists.`);
+                    const { documentName } = rec.input as { documentName: string };
+                    return documentLink(s.blobKey, origin, invoice.name, documentName, now());
+                });
         }
     };
 }

@@ -14,6 +14,9 @@ import type * as s from "../provider/billing/schemas";
 // ---------------------------------------------------------------------------
 // Settings
 
+/** The largest `pdfPaddingBytes` (16 MiB). */
+export const MAX_PDF_PADDING_BYTES = 16 * 1024 * 1024;
+
 const settingsFields = {
     /**
      * `never` (default): PUT billing profile and createBillingRoleAssignment
@@ -29,6 +32,14 @@ const settingsFields = {
     pageSize: z.number().int().min(1).max(1000),
     /** When true, `nextLink` is a path (`/providers/...`) instead of an absolute URL (default false). */
     relativeNextLinks: z.boolean(),
+    /**
+     * Pads every invoice PDF to at least this many bytes (default 0: no
+     * padding), up to {@link MAX_PDF_PADDING_BYTES}: real invoices run to
+     * 100 KB and more, the emulator's own to a few KB. The padding is one
+     * extra stream object of deterministic bytes, so the file stays a valid
+     * PDF and the same invoice still gives the same bytes.
+     */
+    pdfPaddingBytes: z.number().int().min(0).max(MAX_PDF_PADDING_BYTES),
 };
 
 /**
@@ -37,7 +48,7 @@ const settingsFields = {
  */
 export const EmulatorSettings = z.strictObject(settingsFields);
 export type EmulatorSettings = z.infer<typeof EmulatorSettings>;
-export const DEFAULT_SETTINGS: EmulatorSettings = { lro: "never", pendingPolls: 1, retryAfterSeconds: 1, pageSize: 50, relativeNextLinks: false };
+export const DEFAULT_SETTINGS: EmulatorSettings = { lro: "never", pendingPolls: 1, retryAfterSeconds: 1, pageSize: 50, relativeNextLinks: false, pdfPaddingBytes: 0 };
 /**
  * A partial change of settings, as `POST /_emulator/settings` takes it. No
  * defaults here on purpose: a field left out keeps its current value.
@@ -138,6 +149,10 @@ export const LRO_OPERATION: Record<LroKind, OperationId> = {
  * A long-running operation. The change it stands for is applied when it
  * completes (the poll after `pollsRemaining` reaches 0), not when it is
  * accepted; its result is kept so later polls answer the same.
+ *
+ * Operations are run-time records (lro.ts keeps them, in memory only, for a
+ * bounded time), not part of {@link EmulatorState}: Azure expires them too,
+ * and keeping them out of the state keeps a download from being a change.
  */
 export const LroRecord = z.object({
     /** `<kind>_<guid>`, the last segment of the Location. */
@@ -157,7 +172,11 @@ export const LroRecord = z.object({
 });
 export type LroRecord = z.infer<typeof LroRecord>;
 
-export const STATE_VERSION = 1;
+/**
+ * Version 2 no longer holds long-running operations (see {@link LroRecord})
+ * and has `settings.pdfPaddingBytes`; {@link migrateState} reads version 1.
+ */
+export const STATE_VERSION = 2;
 
 export const EmulatorState = z.object({
     version: z.literal(STATE_VERSION),
@@ -171,17 +190,39 @@ export const EmulatorState = z.object({
     roleDefinitions: z.array(RoleDefinitionRecord),
     roleAssignments: z.array(RoleAssignmentRecord),
     invoices: z.array(InvoiceRecord),
-    operations: z.array(LroRecord),
     counters: z.object({
         /** Last invoice sequence number issued (invoice `G` + 100000000 + n). */
         invoice: z.number().int(),
         /** Last extra profile number issued (`EX0001-MCA-BP`, ...). */
         extraProfile: z.number().int(),
-        /** Last long-running operation number. */
-        operation: z.number().int(),
     }),
 });
 export type EmulatorState = z.infer<typeof EmulatorState>;
+
+/**
+ * Upgrades state written by an earlier version, as parsed JSON, before it is
+ * validated: version 1 kept long-running operations (dropped: a restart
+ * forgets operations) and had no `pdfPaddingBytes` (default). Anything else
+ * is returned as it is, for {@link EmulatorState} to accept or refuse.
+ */
+export function migrateState(raw: unknown): { state: unknown; migrated: boolean } {
+    if (typeof raw !== "object" || raw === null || (raw as { version?: unknown }).version !== 1) return { state: raw, migrated: false };
+    const { operations: _operations, counters, settings, ...rest } = raw as Record<string, unknown>;
+    const { operation: _operation, ...keptCounters } = (counters ?? {}) as Record<string, unknown>;
+    return {
+        state: { ...rest, version: STATE_VERSION, settings: { ...DEFAULT_SETTINGS, ...(settings as object | undefined) }, counters: keptCounters },
+        migrated: true,
+    };
+}
+
+/**
+ * A deep copy of a state value (the state is plain JSON). Use it, not
+ * `structuredClone`, inside `store.update`: the drafts it hands out are
+ * proxies, which `structuredClone` refuses.
+ */
+export function copyOf<T>(value: T): T {
+    return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -243,7 +284,35 @@ export function findPrincipalById(state: Readonly<EmulatorState>, id: string): P
     return state.principals.find((p) => sameName(p.id, id));
 }
 export function findInvoice(state: Readonly<EmulatorState>, account: string, name: string): InvoiceRecord | undefined {
+    const byName = findInvoiceNamed(state, name);
+    if (!byName || sameName(byName.billingAccountName, account)) return byName;
     return state.invoices.find((i) => sameName(i.billingAccountName, account) && sameName(i.name, name));
+}
+
+/** Invoice positions by lower-cased name, per `invoices` array (see {@link findInvoiceNamed}). */
+const invoiceIndex = new WeakMap<readonly InvoiceRecord[], Map<string, number>>();
+
+/**
+ * The (first) invoice with this name, in any account. Invoices are looked up
+ * on every download, poll and document request, so this keeps an index
+ * beside the array instead of scanning it. The index is never trusted: a hit
+ * is checked against the array, and a miss rebuilds it once, so changes to
+ * the array (which the store makes in place) cannot make it answer wrongly.
+ */
+export function findInvoiceNamed(state: Readonly<EmulatorState>, name: string): InvoiceRecord | undefined {
+    const invoices = state.invoices;
+    const key = name.toLowerCase();
+    const lookup = (index: Map<string, number> | undefined) => {
+        const i = index?.get(key);
+        const invoice = i === undefined ? undefined : invoices[i];
+        return invoice && invoice.name.toLowerCase() === key ? invoice : undefined;
+    };
+    const hit = lookup(invoiceIndex.get(invoices));
+    if (hit) return hit;
+    const index = new Map<string, number>();
+    for (let i = invoices.length - 1; i >= 0; i--) index.set(invoices[i].name.toLowerCase(), i);
+    invoiceIndex.set(invoices, index);
+    return lookup(index);
 }
 
 // ---------------------------------------------------------------------------

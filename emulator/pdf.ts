@@ -5,9 +5,11 @@
  *
  * Deterministic: the same invoice record gives the same bytes, because every
  * date in the file (creation, modification) is the invoice date, not the
- * wall clock.
+ * wall clock, and the optional padding is drawn from a PRNG seeded by the
+ * invoice and document names.
  */
-import { PDFDocument, StandardFonts, rgb } from "pdf-lib";
+import { createHash } from "node:crypto";
+import { PDFDocument, PDFName, StandardFonts, rgb } from "pdf-lib";
 import type { InvoiceRecord } from "./model";
 
 interface Money {
@@ -45,8 +47,48 @@ export function invoiceFacts(invoice: InvoiceRecord, documentName: string) {
     };
 }
 
-/** Renders the PDF of one invoice document. Same input, same bytes. */
-export async function renderInvoicePdf(invoice: InvoiceRecord, documentName: string): Promise<Uint8Array> {
+/** The catalog entry holding the padding stream (a second-class name: readers ignore it). */
+const PADDING_KEY = "AEIEmulator_Padding";
+
+/**
+ * `n` bytes from xorshift32 seeded by `label`: deterministic, and as
+ * incompressible as the images and fonts that make real invoices large, so a
+ * padded file is as big on the wire as on disk.
+ */
+function paddingBytes(label: string, n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let x = createHash("sha256").update(label).digest().readUInt32LE(0) || 1;
+    for (let i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        out[i] = x & 0xff;
+    }
+    return out;
+}
+
+/**
+ * Renders the PDF of one invoice document. Same input, same bytes.
+ *
+ * With `paddingBytes` (the `pdfPaddingBytes` setting) larger than the plain
+ * rendering, adds one uncompressed stream of deterministic bytes, referenced
+ * from the document catalog, so the file is at least that large (a few
+ * hundred bytes more) and still a valid PDF that any reader opens.
+ */
+export async function renderInvoicePdf(invoice: InvoiceRecord, documentName: string, options: { paddingBytes?: number } = {}): Promise<Uint8Array> {
+    const plain = await buildInvoicePdf(invoice, documentName, 0);
+    const target = options.paddingBytes ?? 0;
+    if (plain.length >= target) return plain;
+    // The stream's own overhead makes the first try large enough; the loop only guards that.
+    let filler = target - plain.length;
+    for (;;) {
+        const padded = await buildInvoicePdf(invoice, documentName, filler);
+        if (padded.length >= target) return padded;
+        filler += target - padded.length;
+    }
+}
+
+async function buildInvoicePdf(invoice: InvoiceRecord, documentName: string, filler: number): Promise<Uint8Array> {
     const f = invoiceFacts(invoice, documentName);
     const fixed = new Date(typeof invoice.properties.invoiceDate === "string" ? invoice.properties.invoiceDate : "2000-01-01T00:00:00Z");
     const doc = await PDFDocument.create({ updateMetadata: false });
@@ -88,5 +130,9 @@ export async function renderInvoicePdf(invoice: InvoiceRecord, documentName: str
     line(`Status: ${f.status}`);
     y = 60;
     line("Issued by the azure-email-invoicing local emulator. Not a real invoice.", { size: 8, color: grey });
+    if (filler > 0) {
+        const stream = doc.context.stream(paddingBytes(`${invoice.name}/${documentName}`, filler));
+        doc.catalog.set(PDFName.of(PADDING_KEY), doc.context.register(stream));
+    }
     return doc.save({ useObjectStreams: false });
 }

@@ -1,11 +1,13 @@
 /**
  * What the emulator keeps only while it runs, outside the store: injected
- * faults, the request log and the cache of rendered PDFs. None of it survives
- * a restart, on purpose: a restarted emulator answers normally and has an
- * empty log.
+ * faults, the request log, long-running operations and the cache of rendered
+ * PDFs. None of it survives a restart, on purpose: a restarted emulator
+ * answers normally, has an empty log and has forgotten its operations (as
+ * Azure expires them). Each is bounded, so a long run cannot exhaust memory.
  */
 import { z } from "zod";
 import { fail, type EmulatorError } from "./errors";
+import { OperationTable } from "./lro";
 
 /** `POST /_emulator/faults` body: inject errors into the Azure-facing API. */
 export const FaultRule = z.strictObject({
@@ -109,14 +111,54 @@ export class RequestLog {
     }
 }
 
+/** How many bytes of rendered PDFs the cache keeps at most (256 MiB: 2,000 invoices padded to 100 KB fit). */
+export const PDF_CACHE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Rendered PDFs by key, least recently used evicted first once their bytes
+ * pass the budget. Rendering is deterministic, so an entry never goes stale.
+ */
+export class PdfCache {
+    private readonly entries = new Map<string, Uint8Array>();
+    private bytes = 0;
+
+    constructor(private readonly budget = PDF_CACHE_BYTES) {}
+
+    get(key: string): Uint8Array | undefined {
+        const hit = this.entries.get(key);
+        if (hit) {
+            this.entries.delete(key);
+            this.entries.set(key, hit);
+        }
+        return hit;
+    }
+
+    set(key: string, pdf: Uint8Array): void {
+        const old = this.entries.get(key);
+        if (old) {
+            this.bytes -= old.length;
+            this.entries.delete(key);
+        }
+        this.entries.set(key, pdf);
+        this.bytes += pdf.length;
+        for (const [k, v] of this.entries) {
+            if (this.bytes <= this.budget || k === key) break;
+            this.entries.delete(k);
+            this.bytes -= v.length;
+        }
+    }
+}
+
 /** The run-time parts handed to every handler along with the store. */
 export interface Runtime {
     faults: FaultInjector;
     requests: RequestLog;
-    /** Rendered PDFs by `<invoice>/<document>`: rendering is deterministic, so the cache never goes stale. */
-    pdfCache: Map<string, Uint8Array>;
+    /** Long-running operations (lro.ts): accepted, pending and recently completed. */
+    operations: OperationTable;
+    /** Rendered PDFs by `<invoice>/<document>/<padding>`. */
+    pdfCache: PdfCache;
 }
 
 export function createRuntime(): Runtime {
-    return { faults: new FaultInjector(), requests: new RequestLog(), pdfCache: new Map() };
+    return { faults: new FaultInjector(), requests: new RequestLog(), operations: new OperationTable(), pdfCache: new PdfCache() };
 }

@@ -612,8 +612,7 @@ export function createSeedState(options: { now: Date; seed?: SeedOptions }): Emu
         roleDefinitions: [],
         roleAssignments: [],
         invoices: [],
-        operations: [],
-        counters: { invoice: 0, extraProfile: 0, operation: 0 },
+        counters: { invoice: 0, extraProfile: 0 },
     };
     for (const a of Object.values(ACCOUNTS)) {
         state.billingAccounts.push({ name: a.name, properties: structuredClone(a.properties) as Record<string, unknown>, systemData: { ...a.systemData } });

@@ -32,7 +32,7 @@ import { checkDocumentLink, isDocumentPath } from "./documents";
 import { EmulatorError, errorReply, fail, type ErrorApi } from "./errors";
 import { type HandlerContext, type Reply, completeOperation, handlers } from "./handlers";
 import { matchOperationResult, pollOperation, acceptedHeaders } from "./lro";
-import { LRO_OPERATION, type PrincipalRecord, sameName } from "./model";
+import { LRO_OPERATION, type PrincipalRecord, findInvoiceNamed } from "./model";
 import { renderInvoicePdf } from "./pdf";
 import type { RequestLogEntry, Runtime } from "./runtime";
 import type { EmulatorStore } from "./store";
@@ -208,7 +208,7 @@ async function azure(deps: ServerDeps, req: IncomingMessage, url: URL, origin: s
     if (api.value === "arm") checkApiVersion(url);
 
     if (resultRoute) {
-        const polled = pollOperation(deps.store, resultRoute, completeOperation(deps.now, origin));
+        const polled = pollOperation(deps.runtime.operations, deps.store, resultRoute, completeOperation(deps.now, origin), deps.now());
         const op = operations[LRO_OPERATION[polled.record.kind]];
         if (polled.status === 202) {
             checkAgainstContract(op, 202, undefined);
@@ -279,18 +279,18 @@ async function azure(deps: ServerDeps, req: IncomingMessage, url: URL, origin: s
 async function document(deps: ServerDeps, url: URL, method: string, now: Date, entry: RequestLogEntry): Promise<Outgoing> {
     entry.operation = "downloadDocument";
     if (method !== "GET") throw fail.methodNotAllowed(method, url.pathname, ["GET"]);
-    const key = deps.store.read((s) => s.blobKey);
+    const { key, paddingBytes } = deps.store.read((s) => ({ key: s.blobKey, paddingBytes: s.settings.pdfPaddingBytes }));
     const { invoiceName, documentName } = checkDocumentLink(key, url, now);
     const invoice = deps.store.read((s) => {
-        const i = s.invoices.find((x) => sameName(x.name, invoiceName));
+        const i = findInvoiceNamed(s, invoiceName);
         return i ? structuredClone(i) : undefined;
     });
     const docs = (invoice?.properties.documents ?? []) as Array<{ name?: string }>;
     if (!invoice || !docs.some((d) => d.name === documentName)) throw fail.storageNotFound("The specified blob does not exist.");
-    const cacheKey = `${invoice.name}/${documentName}`;
+    const cacheKey = `${invoice.name}/${documentName}/${paddingBytes}`;
     let bytes = deps.runtime.pdfCache.get(cacheKey);
     if (!bytes) {
-        bytes = await renderInvoicePdf(invoice, documentName);
+        bytes = await renderInvoicePdf(invoice, documentName, { paddingBytes });
         deps.runtime.pdfCache.set(cacheKey, bytes);
     }
     return {
@@ -304,7 +304,12 @@ async function document(deps: ServerDeps, url: URL, method: string, now: Date, e
 function write(res: ServerResponse, out: Outgoing, common: Record<string, string>): void {
     const headers: Record<string, string | number> = { ...common, ...out.headers };
     if (out.contentType) headers["Content-Type"] = out.contentType;
-    const body = out.body === undefined ? undefined : typeof out.body === "string" ? Buffer.from(out.body, "utf8") : Buffer.from(out.body);
+    const body =
+        out.body === undefined
+            ? undefined
+            : typeof out.body === "string"
+              ? Buffer.from(out.body, "utf8")
+              : Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength); // a view: cached PDFs are not copied
     headers["Content-Length"] = body ? body.length : 0;
     res.writeHead(out.status, headers);
     res.end(body);

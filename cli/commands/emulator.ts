@@ -1,5 +1,5 @@
 /**
- * `azure-email-invoicing emulator [--port N] [--data DIR] [--quiet]`: runs
+ * `azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--quiet]`: runs
  * the local Azure Billing + Graph emulator until SIGINT or SIGTERM, then
  * closes it cleanly (exit code 0). Prints the URL, the billing profiles and
  * the principals with their tokens.
@@ -9,18 +9,22 @@
  */
 import * as path from "node:path";
 import { startEmulator, type EmulatorHandle } from "../../emulator";
+import { MAX_PDF_PADDING_BYTES } from "../../emulator/model";
 import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
 
-const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--quiet]
+const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--quiet]
 
 Runs the local Azure Billing + Graph emulator on 127.0.0.1 until Ctrl-C.
 
 options:
-  --port N     TCP port (default 0: a free port, printed at start)
-  --data DIR   keep state in DIR across restarts (default: in memory)
-  --quiet      do not print a line per request
-  -h, --help   show this help`;
+  --port N                TCP port (default 0: a free port, printed at start)
+  --data DIR              keep state in DIR across restarts (default: in memory)
+  --pdf-padding-bytes N   pad invoice PDFs to at least N bytes, e.g. 102400 for
+                          realistic 100 KB invoices (0 to 16777216; the setting
+                          pdfPaddingBytes, also POST /_emulator/settings)
+  --quiet                 do not print a line per request
+  -h, --help              show this help`;
 
 /** Renders rows as left-aligned columns. */
 export function table(header: string[], rows: string[][]): string {
@@ -80,7 +84,13 @@ export function banner(emulator: EmulatorHandle): string {
 }
 
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-    const values = parseCommandArgs("emulator", USAGE, argv, { port: { type: "string" }, data: { type: "string" }, quiet: { type: "boolean" } }, io);
+    const values = parseCommandArgs(
+        "emulator",
+        USAGE,
+        argv,
+        { port: { type: "string" }, data: { type: "string" }, "pdf-padding-bytes": { type: "string" }, quiet: { type: "boolean" } },
+        io,
+    );
     if (typeof values === "number") return values;
     let port = 0;
     if (values.port !== undefined) {
@@ -90,11 +100,21 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         }
         port = Number(values.port);
     }
+    const padding = values["pdf-padding-bytes"];
+    if (padding !== undefined && (!/^\d{1,8}$/.test(padding) || Number(padding) > MAX_PDF_PADDING_BYTES)) {
+        io.stderr.write(`azure-email-invoicing emulator: --pdf-padding-bytes must be a number from 0 to ${MAX_PDF_PADDING_BYTES}, not '${padding}'\n`);
+        return 2;
+    }
     const dataDir = values.data ? path.resolve(io.cwd, values.data) : undefined;
 
     let emulator: EmulatorHandle;
     try {
-        emulator = await startEmulator({ port, dataDir, log: values.quiet ? undefined : (line) => io.stdout.write(`${line}\n`) });
+        emulator = await startEmulator({
+            port,
+            dataDir,
+            settings: padding === undefined ? undefined : { pdfPaddingBytes: Number(padding) },
+            log: values.quiet ? undefined : (line) => io.stdout.write(`${line}\n`),
+        });
     } catch (err) {
         io.stderr.write(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}\n`);
         return 1;

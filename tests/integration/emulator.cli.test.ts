@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SEED } from "../../emulator/seed";
-import { STATE_FILE } from "../../emulator/store";
+import { JOURNAL_FILE, STATE_FILE } from "../../emulator/store";
 
 const MAIN = path.resolve(__dirname, "../../cli/main.js");
 
@@ -80,8 +80,47 @@ describe("emulator: CLI command", () => {
         }
     });
 
+    it("loses no acknowledged change when killed (SIGKILL) with --data", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-cli-"));
+        try {
+            const first = await runEmulator(["--data", dir, "--quiet"]);
+            const added = await fetch(`${first.url}/_emulator/billingAccounts/${SEED.accounts.mca.name}/billingProfiles`, {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ name: "KILL-TEST-BP1", displayName: "Before the kill" }),
+            });
+            expect(added.status).to.equal(201);
+            const settings = await fetch(`${first.url}/_emulator/settings`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"pageSize":7}' });
+            expect(settings.status).to.equal(200);
+            first.child.kill("SIGKILL");
+            await first.exit;
+            expect(fs.readdirSync(dir).sort(), "no clean close: the journal holds the changes").to.deep.equal([JOURNAL_FILE, STATE_FILE].sort());
+            const second = await runEmulator(["--data", dir, "--quiet"]);
+            try {
+                expect(second.banner).to.contain("KILL-TEST-BP1 (Before the kill)");
+                expect(((await (await fetch(`${second.url}/_emulator/settings`)).json()) as { pageSize: number }).pageSize).to.equal(7);
+            } finally {
+                second.child.kill("SIGTERM");
+                expect(await second.exit).to.equal(0);
+            }
+            expect(fs.readdirSync(dir)).to.deep.equal([STATE_FILE]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("sets pdfPaddingBytes from --pdf-padding-bytes", async () => {
+        const run = await runEmulator(["--quiet", "--pdf-padding-bytes", "102400"]);
+        try {
+            expect(((await (await fetch(`${run.url}/_emulator/settings`)).json()) as { pdfPaddingBytes: number }).pdfPaddingBytes).to.equal(102400);
+        } finally {
+            run.child.kill("SIGTERM");
+            await run.exit;
+        }
+    });
+
     it("exits 2 with usage for bad flags", async () => {
-        for (const args of [["--port", "abc"], ["--nope"], ["--port", "70000"]]) {
+        for (const args of [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"]]) {
             const child = spawn(process.execPath, [MAIN, "emulator", ...args], { stdio: "pipe" });
             let err = "";
             child.stderr.on("data", (c: Buffer) => (err += c.toString()));

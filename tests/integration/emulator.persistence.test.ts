@@ -1,7 +1,8 @@
 /**
- * The file-backed store: state written atomically to `dataDir` after every
- * change, found again (same state, same tokens) by an emulator started on
- * the same directory, and refused with a clear message when corrupt.
+ * The file-backed store: every change durable in `dataDir` (snapshot plus
+ * journal) before it is answered, found again (same state, same tokens) by
+ * an emulator started on the same directory, even after a kill, and refused
+ * with a clear message when corrupt.
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
@@ -9,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as s from "../../provider/billing/schemas";
 import { startEmulator } from "../../emulator";
-import { STATE_FILE, createMemoryStore, openFileStore } from "../../emulator/store";
+import { JOURNAL_FILE, STATE_FILE, createMemoryStore, openFileStore, readStateDir, type EmulatorStore } from "../../emulator/store";
+import type { EmulatorState } from "../../emulator/model";
 import { SEED, createSeedState } from "../../emulator/seed";
 import { BP_PATH, EmulatorHttp, OPS, putBodyFrom, roleDefinitionIdByName } from "./support/emulator-http";
 
@@ -74,7 +76,8 @@ describe("emulator: persistence in dataDir", () => {
         const emu = await startEmulator({ dataDir: dir });
         try {
             const api = new EmulatorHttp(emu.url);
-            const read = () => JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8"));
+            // What a restart would load (snapshot plus journal), read while the emulator runs.
+            const read = () => readStateDir(dir) as EmulatorState;
             const before = read().roleAssignments.length;
             const role = await roleDefinitionIdByName(api, OPS, "Billing profile reader", "alice");
             await api.post(`${BP_PATH(OPS)}/createBillingRoleAssignment`, { as: "alice", body: { roleDefinitionId: role, principalId: SEED.users.victor.id } });
@@ -103,7 +106,7 @@ describe("emulator: persistence in dataDir", () => {
         }
     });
 
-    it("rolls back a change that throws halfway, in memory and on disk", () => {
+    it("rolls back a change that throws halfway, in memory and on disk", async () => {
         const seed = () => createSeedState({ now: new Date("2025-03-15T10:00:00Z") });
         const file = openFileStore(dir, seed).store;
         for (const store of [createMemoryStore(seed()), file]) {
@@ -125,7 +128,157 @@ describe("emulator: persistence in dataDir", () => {
             });
             expect(store.snapshot().counters.invoice).to.equal(before.counters.invoice + 1);
         }
+        expect(readStateDir(dir)?.counters.invoice).to.equal(10);
+        await file.close();
         expect(JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")).counters.invoice).to.equal(10);
+    });
+
+    it("journals each change instead of rewriting the state, and folds the journal in at close", async () => {
+        const { store } = openFileStore(dir, () => createSeedState({ now: new Date("2025-03-15T10:00:00Z") }));
+        const snapshotBefore = fs.readFileSync(path.join(dir, STATE_FILE), "utf8");
+        const journal = path.join(dir, JOURNAL_FILE);
+        const journalBefore = fs.statSync(journal).size;
+        store.update((d) => {
+            d.billingProfiles[1].properties.invoiceEmailOptIn = true;
+        });
+        expect(fs.readFileSync(path.join(dir, STATE_FILE), "utf8"), "the snapshot is not rewritten per change").to.equal(snapshotBefore);
+        const added = fs.statSync(journal).size - journalBefore;
+        expect(added, "one profile changed: a line of about one record").to.be.below(4000);
+        expect(readStateDir(dir)?.billingProfiles[1].properties.invoiceEmailOptIn).to.equal(true);
+        const expected = store.snapshot();
+        await store.close();
+        expect(fs.readdirSync(dir)).to.deep.equal([STATE_FILE]);
+        expect(JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8"))).to.deep.equal(expected);
+        expect(() => store.update(() => undefined)).to.throw("closed");
+    });
+
+    it("replays every kind of change exactly (seeded random changes, some rolled back)", async () => {
+        const { store } = openFileStore(dir, () => createSeedState({ now: new Date("2025-03-15T10:00:00Z"), seed: { extraProfiles: 3 } }));
+        let seed = 42;
+        const random = (n: number) => {
+            seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+            return seed % n;
+        };
+        const changes: Array<(d: EmulatorState) => void> = [
+            (d) => d.invoices.push({ ...JSON.parse(JSON.stringify(d.invoices[random(d.invoices.length)])), name: `G9${random(1e8)}` }),
+            (d) => d.invoices.length > 5 && d.invoices.splice(random(d.invoices.length), 1),
+            (d) => d.invoices.splice(random(d.invoices.length), 0, { billingAccountName: "A", billingProfileName: "B", name: `X${random(1e6)}`, properties: {} }),
+            (d) => {
+                d.billingProfiles[random(d.billingProfiles.length)].properties.invoiceRecipients = [`r${random(100)}@contoso.com`];
+            },
+            (d) => {
+                delete d.billingProfiles[random(d.billingProfiles.length)].properties.poNumber;
+            },
+            (d) => {
+                d.roleAssignments = d.roleAssignments.filter((_, i) => i % 7 !== random(7));
+            },
+            (d) => {
+                d.roleAssignments.reverse();
+            },
+            (d) => {
+                d.invoices.length = Math.max(5, d.invoices.length - random(3));
+            },
+            (d) => {
+                d.settings = { ...d.settings, pageSize: 1 + random(100) };
+            },
+            (d) => {
+                d.counters.invoice += 1;
+                d.invoices[random(d.invoices.length)].properties.status = "Paid";
+                if (d.invoices.length > 5) d.invoices.pop();
+            },
+            (d) => {
+                const p = d.billingProfiles[random(d.billingProfiles.length)];
+                d.billingProfiles.push(d.billingProfiles.splice(d.billingProfiles.indexOf(p), 1)[0]);
+                p.tags = { moved: "yes" };
+            },
+        ];
+        try {
+            for (let i = 0; i < 300; i++) {
+                const change = changes[random(changes.length)];
+                const fails = random(5) === 0;
+                const before = store.snapshot();
+                try {
+                    store.update((d) => {
+                        change(d);
+                        if (fails) throw new Error("refused");
+                    });
+                } catch (err) {
+                    expect((err as Error).message).to.equal("refused");
+                    expect(store.snapshot(), `change ${i} rolled back`).to.deep.equal(before);
+                }
+                expect(readStateDir(dir), `after change ${i}`).to.deep.equal(store.snapshot());
+            }
+        } finally {
+            await store.close();
+        }
+    });
+
+    it("folds a long journal into the snapshot as it grows, so it stays bounded", async () => {
+        const { store } = openFileStore(dir, () => createSeedState({ now: new Date("2025-03-15T10:00:00Z") }));
+        try {
+            const big = "x".repeat(2000);
+            for (let i = 0; i < 1200; i++) {
+                store.update((d) => {
+                    d.billingProfiles[0].properties.note = `${i} ${big}`;
+                });
+            }
+            // 1,200 lines of over 2 KB each passed the 1 MiB threshold at least once.
+            expect(fs.statSync(path.join(dir, JOURNAL_FILE)).size).to.be.below(1024 * 1024 + 8192);
+            expect(readStateDir(dir)?.billingProfiles[0].properties.note).to.equal(`1199 ${big}`);
+        } finally {
+            await store.close();
+        }
+    });
+
+    it("drops a journal line cut short by a crash, ignores a journal left behind by a compaction, refuses a corrupt one", async () => {
+        const seed = () => createSeedState({ now: new Date("2025-03-15T10:00:00Z") });
+        const journal = path.join(dir, JOURNAL_FILE);
+        // Stores left open below stand for killed processes: nothing is folded in at close.
+        let { store }: { store: EmulatorStore } = openFileStore(dir, seed);
+        store.update((d) => {
+            d.counters.invoice = 100;
+        });
+        // A crash while appending: part of a line, no newline. That update never returned.
+        fs.appendFileSync(journal, '{"changes":[{"key":"counters","value":{"invoice":5');
+        expect(readStateDir(dir)?.counters.invoice).to.equal(100);
+        ({ store } = openFileStore(dir, seed));
+        expect(store.read((s) => s.counters.invoice)).to.equal(100);
+        store.update((d) => {
+            d.counters.invoice = 101;
+        });
+        expect(readStateDir(dir)?.counters.invoice, "appends after the cut").to.equal(101);
+        const kept = fs.readFileSync(journal, "utf8");
+        expect(JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")).counters.invoice, "the snapshot of the reopen").to.equal(100);
+
+        // A journal naming another snapshot (a compaction stopped after its snapshot): ignored.
+        fs.writeFileSync(journal, kept.replace(/"base":"[0-9a-f]+"/, `"base":"${"0".repeat(64)}"`));
+        expect(readStateDir(dir)?.counters.invoice).to.equal(100);
+
+        // A complete line that does not parse: corruption, named.
+        const lines = kept.split("\n");
+        fs.writeFileSync(journal, `${lines[0]}\n{"changes": nope}\n${lines[1]}\n`);
+        let message = "";
+        await startEmulator({ dataDir: dir }).catch((e: Error) => (message = e.message));
+        expect(message).to.contain(journal).and.contain("line 2");
+    });
+
+    it("reads state written by version 1 (operations dropped, new settings defaulted)", async () => {
+        const v2 = createSeedState({ now: new Date("2025-03-15T10:00:00Z") }) as unknown as Record<string, any>;
+        const { pdfPaddingBytes: _p, ...oldSettings } = v2.settings;
+        const v1 = { ...v2, version: 1, settings: oldSettings, operations: [{ id: "invoiceDownload_x" }], counters: { ...v2.counters, operation: 7 } };
+        fs.writeFileSync(path.join(dir, STATE_FILE), JSON.stringify(v1));
+        const emu = await startEmulator({ dataDir: dir });
+        try {
+            expect(emu.seeded).to.equal(false);
+            const state = emu.state() as unknown as Record<string, any>;
+            expect(state.version).to.equal(2);
+            expect(state).to.not.have.property("operations");
+            expect(state.counters).to.deep.equal({ invoice: 9, extraProfile: 0 });
+            expect(emu.settings().pdfPaddingBytes).to.equal(0);
+        } finally {
+            await emu.close();
+        }
+        expect(JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), "utf8")).version).to.equal(2);
     });
 
     it("refuses a corrupt or foreign state file with a message naming it", async () => {

@@ -632,6 +632,50 @@ describe("emulator: invoice download", () => {
         expect(Buffer.compare(again.bytes, pdf.bytes)).to.equal(0);
     });
 
+    it("pads PDFs to pdfPaddingBytes: still a valid PDF, at least that large, the same bytes every time", async () => {
+        const plain = await t.api.raw((await downloadLink()).url);
+        const requested = 100 * 1024;
+        await t.api.admin("POST", "/settings", { pdfPaddingBytes: requested });
+        try {
+            const link = await downloadLink();
+            const padded = await t.api.raw(link.url);
+            expect(padded.status).to.equal(200);
+            expect(padded.bytes.length).to.be.at.least(requested).and.below(requested + 2048);
+            expect(padded.bytes.subarray(0, 5).toString("latin1")).to.equal("%PDF-");
+            expect(padded.bytes.subarray(-6).toString("latin1")).to.match(/%%EOF\s*$/);
+            const doc = await PDFDocument.load(padded.bytes, { updateMetadata: false });
+            expect(doc.getPageCount()).to.equal(1);
+            expect(doc.getTitle()).to.equal(`Invoice ${invoice.name}`);
+            expect(doc.getSubject()).to.contain(invoice.name);
+            const again = await t.api.raw(link.url);
+            expect(Buffer.compare(again.bytes, padded.bytes), "the same bytes twice").to.equal(0);
+            // Rendered afresh (not the cache), the same bytes again.
+            const record = (await t.api.admin("GET", "/state")).invoices.find((i: { name: string }) => i.name === invoice.name);
+            const rendered = Buffer.from(await renderInvoicePdf(record, invoice.properties.documents[0].name, { paddingBytes: requested }));
+            expect(Buffer.compare(rendered, padded.bytes), "rendering is deterministic").to.equal(0);
+            // Smaller than the plain PDF: nothing to add.
+            await t.api.admin("POST", "/settings", { pdfPaddingBytes: 100 });
+            expect(Buffer.compare((await t.api.raw((await downloadLink()).url)).bytes, plain.bytes)).to.equal(0);
+        } finally {
+            await t.api.admin("POST", "/settings", { pdfPaddingBytes: 0 });
+        }
+        expect(Buffer.compare((await t.api.raw((await downloadLink()).url)).bytes, plain.bytes)).to.equal(0);
+    });
+
+    it("pads from start-up settings too", async () => {
+        const emu = await startEmulator({ now: () => NOW, settings: { retryAfterSeconds: 0, pendingPolls: 0, pdfPaddingBytes: 20000 } });
+        try {
+            const api = new EmulatorHttp(emu.url);
+            const accepted = await api.post(`${BA_PATH(MCA)}/invoices/${invoice.name}/download`, { as: "alice" });
+            const link = (await api.get(accepted.headers.get("location") as string, { as: "alice" })).body;
+            const pdf = await api.raw(link.url);
+            expect(pdf.bytes.length).to.be.at.least(20000);
+            expect((await PDFDocument.load(pdf.bytes, { updateMetadata: false })).getTitle()).to.equal(`Invoice ${invoice.name}`);
+        } finally {
+            await emu.close();
+        }
+    });
+
     it("renders the same bytes for the same invoice", async () => {
         const state = await t.api.admin("GET", "/state");
         const record = state.invoices.find((i: { name: string }) => i.name === invoice.name);
@@ -749,8 +793,22 @@ describe("emulator: long-running PUT and role assignment", () => {
         expect(denied.status).to.equal(403);
         const invalid = await t.api.put(BP_PATH(OPS), { as: "alice", body: { properties: { invoiceRecipients: ["nope"] } } });
         expect(invalid.status).to.equal(400);
-        const state = await t.api.admin("GET", "/state");
-        expect(state.operations.filter((o: { kind: string }) => o.kind === "putBillingProfile")).to.have.length(1);
+        const operations = (await t.api.admin("GET", "/operations")).value;
+        expect(operations.filter((o: { kind: string }) => o.kind === "putBillingProfile")).to.have.length(1);
+    });
+
+    it("keeps operations out of the state: accepting and polling change nothing there", async () => {
+        const before = await t.api.admin("GET", "/state");
+        expect(before).to.not.have.property("operations");
+        const invoice = (await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: WIDE })).body.value[0];
+        const accepted = await t.api.post(`${BA_PATH(MCA)}/invoices/${invoice.name}/download`, { as: "alice" });
+        const location = accepted.headers.get("location") as string;
+        const listed = (await t.api.admin("GET", "/operations")).value as Array<{ id: string; kind: string; status: string }>;
+        const id = location.split("?")[0].split("/").pop();
+        expect(listed.find((o) => o.id === id)).to.include({ kind: "invoiceDownload", status: "Pending" });
+        await pollToCompletion(t.api, location, "alice");
+        expect(await t.api.admin("GET", "/state")).to.deep.equal(before);
+        expect(((await t.api.admin("GET", "/operations")).value as typeof listed).find((o) => o.id === id)?.status).to.equal("Succeeded");
     });
 });
 
@@ -915,7 +973,7 @@ describe("emulator: admin API", () => {
 
     it("reads and changes settings, refusing invalid ones", async () => {
         const before = await t.api.admin("GET", "/settings");
-        expect(before).to.deep.equal({ lro: "never", pendingPolls: 1, retryAfterSeconds: 0, pageSize: 50, relativeNextLinks: false });
+        expect(before).to.deep.equal({ lro: "never", pendingPolls: 1, retryAfterSeconds: 0, pageSize: 50, relativeNextLinks: false, pdfPaddingBytes: 0 });
         await t.api.admin("POST", "/settings", { lro: "always" });
         const after = await t.api.admin("POST", "/settings", { pageSize: 10 });
         expect(after, "a partial change keeps the other settings").to.deep.equal({ ...before, lro: "always", pageSize: 10 });
@@ -924,6 +982,9 @@ describe("emulator: admin API", () => {
         expect(bad.status).to.equal(400);
         const unknown = await t.api.call("POST", "/_emulator/settings", { body: { speed: 11 } });
         expect(unknown.status).to.equal(400);
+        const huge = await t.api.call("POST", "/_emulator/settings", { body: { pdfPaddingBytes: 16 * 1024 * 1024 + 1 } });
+        expect(huge.status, "padding is bounded (16 MiB)").to.equal(400);
+        expect((await t.api.call("POST", "/_emulator/settings", { body: { pdfPaddingBytes: -1 } })).status).to.equal(400);
         await t.api.admin("POST", "/settings", { pageSize: 50, lro: "never" });
     });
 

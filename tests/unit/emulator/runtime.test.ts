@@ -1,0 +1,61 @@
+/**
+ * The emulator's run-time records stay bounded: long-running operations
+ * expire by time and count, the PDF cache by bytes.
+ */
+import { expect } from "chai";
+import { OperationTable } from "../../../emulator/lro";
+import type { LroRecord } from "../../../emulator/model";
+import { PdfCache } from "../../../emulator/runtime";
+
+function op(id: string): LroRecord {
+    return {
+        id,
+        kind: "invoiceDownload",
+        billingAccountName: "A",
+        billingProfileName: null,
+        invoiceName: "G1",
+        input: { documentName: "1" },
+        principalId: "p",
+        pollsRemaining: 0,
+        status: "Pending",
+        createdAt: "2025-01-01T00:00:00Z",
+    };
+}
+
+const at = (ms: number) => new Date(Date.UTC(2025, 0, 1) + ms);
+
+describe("emulator runtime: operations", () => {
+    it("forgets an operation its retention after it was accepted or last used", () => {
+        const table = new OperationTable({ retentionMs: 1000, max: 100 });
+        table.add(op("a"), at(0));
+        table.add(op("b"), at(500));
+        expect(table.use("A", at(900))?.id, "case-insensitive, and use restarts the retention").to.equal("a");
+        expect(table.list(at(1600)).map((o) => o.id), "b expired at 1500").to.deep.equal(["a"]);
+        expect(table.use("a", at(1899))?.id).to.equal("a");
+        expect(table.use("a", at(2900))).to.equal(undefined);
+        expect(table.size).to.equal(0);
+    });
+
+    it("keeps at most `max` operations, dropping the least recently used", () => {
+        const table = new OperationTable({ retentionMs: 60_000, max: 3 });
+        for (const id of ["a", "b", "c"]) table.add(op(id), at(0));
+        table.use("a", at(1));
+        table.add(op("d"), at(2));
+        expect(table.list(at(3)).map((o) => o.id)).to.deep.equal(["c", "a", "d"]);
+    });
+});
+
+describe("emulator runtime: PDF cache", () => {
+    it("evicts the least recently used PDFs beyond its byte budget, but keeps the newest", () => {
+        const cache = new PdfCache(10);
+        cache.set("a", new Uint8Array(4));
+        cache.set("b", new Uint8Array(4));
+        expect(cache.get("a")).to.have.length(4);
+        cache.set("c", new Uint8Array(4));
+        expect(cache.get("b")).to.equal(undefined);
+        expect(cache.get("a")).to.have.length(4);
+        cache.set("huge", new Uint8Array(50));
+        expect(cache.get("huge")).to.have.length(50);
+        expect(cache.get("a")).to.equal(undefined);
+    });
+});
