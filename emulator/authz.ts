@@ -17,13 +17,14 @@
  * Pure functions over the state; the server calls {@link resolveScope} then
  * {@link authorize} before any handler runs.
  */
-import { REQUIRED_ROLE, type Access, type OperationId } from "../provider/billing/contract";
+import { REQUIRED_ROLE, operations, type Access, type OperationId } from "../provider/billing/contract";
 import { fail } from "./errors";
 import {
     type BillingAccountRecord,
     type BillingProfileRecord,
     type EmulatorState,
     type InvoiceRecord,
+    type LroRecord,
     type PrincipalRecord,
     type RoleKind,
     accountPath,
@@ -31,6 +32,7 @@ import {
     findAccount,
     findInvoice,
     findProfile,
+    LRO_OPERATION,
     profilePath,
     profilesOf,
     sameName,
@@ -115,6 +117,28 @@ export function authorize(state: Readonly<EmulatorState>, principal: PrincipalRe
             `'${ACTIONS[operationId]}' over scope '${scopePath(scope)}' or the scope is invalid. ` +
             `It needs ${REQUIRED_ROLE[access]}. If access was recently granted, please refresh your credentials.`,
     );
+}
+
+/**
+ * Authorizes a poll of a long-running operation's Location as ARM does: by
+ * the poller's roles now, at the scope the operation acts on (the profile of
+ * a PUT or role assignment, the invoice's profile for a download), with the
+ * access of the operation that accepted it. Whoever may start the operation
+ * may poll it, and nobody else: a poll can complete a pending PUT and hands
+ * out the final body (a profile, an assignment, a signed PDF link), so a
+ * principal without that access gets 403 `AuthorizationFailed`, like any
+ * other denial (ARM authorizes before the resource provider looks, and
+ * answers 403 rather than hiding the resource). The principal who started the
+ * operation is no exception: if its role was removed meanwhile, its poll is
+ * refused too, and the change is not made. Throws 404 when the scope is gone.
+ */
+export function authorizeOperationResult(state: Readonly<EmulatorState>, principal: PrincipalRecord, rec: Readonly<LroRecord>): void {
+    const operationId = LRO_OPERATION[rec.kind];
+    const params: Record<string, string> =
+        rec.kind === "invoiceDownload"
+            ? { billingAccountName: rec.billingAccountName, invoiceName: rec.invoiceName ?? "" }
+            : { billingAccountName: rec.billingAccountName, billingProfileName: rec.billingProfileName ?? "" };
+    authorize(state, principal, operationId, operations[operationId].access, resolveScope(state, operationId, params));
 }
 
 /**

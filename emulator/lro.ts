@@ -20,6 +20,13 @@
  * PUT or role assignment operation stands for is made in the store when the
  * operation completes, so what a 200 acknowledged survives a restart.
  *
+ * A poll is authorized like the request that started the operation: the
+ * poller needs, now, the accepting operation's access at the operation's
+ * scope (`authorizeOperationResult` in authz.ts), else 403
+ * `AuthorizationFailed` and the poll changes nothing. A poll completes a
+ * pending change and hands out its result (a signed PDF link for a
+ * download), so knowing a Location is not enough.
+ *
  * Locations (absolute, on the origin the request was sent to):
  * - PUT billing profile: `{account}/operationResults/putBillingProfile_<guid>`
  * - createBillingRoleAssignment: `{profile}/operationResults/createBillingRoleAssignment_<guid>`
@@ -50,6 +57,12 @@ export class OperationTable {
     add(record: LroRecord, now: Date): void {
         this.byId.set(record.id.toLowerCase(), { record, expiresAt: now.getTime() + this.limits.retentionMs });
         this.prune(now);
+    }
+
+    /** The operation with this id, if it is still kept, without counting as use (a refused poll must not keep it alive). */
+    find(id: string, now: Date): LroRecord | undefined {
+        this.prune(now);
+        return this.byId.get(id.toLowerCase())?.record;
     }
 
     /** The operation with this id, if it is still kept; finding it counts as use (its retention starts again). */
@@ -174,19 +187,29 @@ export function matchOperationResult(pathname: string): OperationResultRoute | u
 export type CompleteOperation = (store: EmulatorStore, rec: LroRecord) => unknown;
 
 /**
+ * Authorizes one poll of a kept operation: throws (403) unless the poller may
+ * see its result and, while it is pending, complete it. Called before the
+ * poll counts down, completes or answers anything.
+ */
+export type AuthorizePoll = (rec: Readonly<LroRecord>) => void;
+
+/**
  * Answers one poll of a Location: 202 while polls remain (counting this one
  * down), else completes the operation (once) and answers 200 with its final
- * body. Throws 404 when no such operation is kept at that path.
+ * body. Throws 404 when no such operation is kept at that path, and whatever
+ * `authorize` throws (403) when the poller may not have its result; a refused
+ * poll changes nothing, not even the operation's retention.
  */
 export function pollOperation(
     operations: OperationTable,
     store: EmulatorStore,
     route: OperationResultRoute,
+    authorize: AuthorizePoll,
     complete: CompleteOperation,
     now: Date,
 ): { status: 200; record: LroRecord; body: unknown } | { status: 202; record: LroRecord; settings: EmulatorSettings } {
     const notFound = () => fail.notFound("OperationNotFound", `Operation '${route.operationName}' was not found at this location.`);
-    const rec = operations.use(route.operationName, now);
+    const rec = operations.find(route.operationName, now);
     if (
         !rec ||
         !sameName(rec.billingAccountName, route.billingAccountName) ||
@@ -200,6 +223,8 @@ export function pollOperation(
         (route.invoiceName !== undefined) === (rec.kind === "invoiceDownload") &&
         (route.billingProfileName !== undefined) === (rec.kind === "createBillingRoleAssignment");
     if (!kindMatches) throw notFound();
+    authorize(rec);
+    operations.use(rec.id, now);
     if (rec.status === "Succeeded") return { status: 200, record: structuredClone(rec), body: rec.result };
     if (rec.pollsRemaining > 0) {
         rec.pollsRemaining--;

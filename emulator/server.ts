@@ -11,6 +11,8 @@
  * 5. ARM only: `api-version=2024-04-01` -> else 400;
  * 6. validate path parameters and query with the operation's schemas -> 400;
  * 7. find the scope (404) and authorize by the billing role matrix (403);
+ *    a Location poll is authorized at the scope of the operation it polls,
+ *    with the access of the operation that accepted it;
  * 8. validate the body with the operation's schema -> 400 validation problem;
  * 9. the operation's handler;
  * 10. check the answer against the contract: an undeclared status, or a body
@@ -27,7 +29,7 @@ import type { z } from "zod";
 import { API_VERSION, type AnyOperation, type HttpMethod, type OperationId, matchOperation, operations, responseSchema } from "../provider/billing/contract";
 import { propertyPath } from "../provider/errors";
 import { handleAdmin } from "./admin";
-import { authorize, resolveScope } from "./authz";
+import { authorize, authorizeOperationResult, resolveScope } from "./authz";
 import { checkDocumentLink, isDocumentPath } from "./documents";
 import { EmulatorError, errorReply, fail, type ErrorApi } from "./errors";
 import { type HandlerContext, type Reply, completeOperation, handlers } from "./handlers";
@@ -208,7 +210,15 @@ async function azure(deps: ServerDeps, req: IncomingMessage, url: URL, origin: s
     if (api.value === "arm") checkApiVersion(url);
 
     if (resultRoute) {
-        const polled = pollOperation(deps.runtime.operations, deps.store, resultRoute, completeOperation(deps.now, origin), deps.now());
+        // 7 for a poll: the poller needs the access of the operation it polls (authz.ts, authorizeOperationResult).
+        const polled = pollOperation(
+            deps.runtime.operations,
+            deps.store,
+            resultRoute,
+            (rec) => deps.store.read((s) => authorizeOperationResult(s, principal, rec)),
+            completeOperation(deps.now, origin),
+            deps.now(),
+        );
         const op = operations[LRO_OPERATION[polled.record.kind]];
         if (polled.status === 202) {
             checkAgainstContract(op, 202, undefined);

@@ -737,6 +737,89 @@ describe("emulator: invoice download", () => {
     });
 });
 
+describe("emulator: who may poll an operation", () => {
+    const t = suite();
+    let invoice: { name: string };
+
+    before(async () => {
+        invoice = (await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: WIDE })).body.value[0];
+    });
+
+    async function startDownload(as: SeedUserKey): Promise<string> {
+        const accepted = await t.api.post(`${BA_PATH(MCA)}/invoices/${invoice.name}/download`, { as });
+        expect(accepted.status, accepted.text).to.equal(202);
+        return accepted.headers.get("location") as string;
+    }
+
+    function expectDenied(r: { status: number; body: any; text: string }, who: SeedUserKey, action: string): void {
+        expect(r.status, r.text).to.equal(403);
+        expect(r.body.error.code).to.equal("AuthorizationFailed");
+        expect(r.body.error.message).to.contain(SEED.users[who].id).and.contain(action).and.contain(BP_PATH(OPS));
+        expect(r.text).to.not.contain("/_blob/");
+    }
+
+    it("refuses another user's download Location to a principal without read access on the invoice, and hands out no link", async () => {
+        const location = await startDownload("alice");
+        for (const who of ["victor", "frank", "trent"] as const) {
+            expectDenied(await t.api.get(location, { as: who }), who, "Microsoft.Billing/billingAccounts/invoices/download/action");
+        }
+        // The refused polls counted nothing down: alice's first poll is still pending.
+        const { answer, polls } = await pollToCompletion(t.api, location, "alice");
+        expect(polls).to.equal(2);
+        // Once done, the result is still refused to them.
+        expectDenied(await t.api.get(location, { as: "victor" }), "victor", "download/action");
+        expect(answer.body.url).to.contain("/_blob/");
+    });
+
+    it("lets anyone who may download the invoice poll the operation, as ARM authorizes by scope", async () => {
+        const location = await startDownload("alice");
+        const { answer } = await pollToCompletion(t.api, location, "carol");
+        expect(answer.status).to.equal(200);
+        expect((await t.api.get(location, { as: "ivan" })).status, "a billing account reader").to.equal(200);
+    });
+
+    it("refuses a starter whose role was removed while the operation was pending", async () => {
+        const role = await roleDefinitionIdByName(t.api, OPS, "Invoice manager", "alice");
+        const assigned = await t.api.post(`${BP_PATH(OPS)}/createBillingRoleAssignment`, { as: "alice", body: { roleDefinitionId: role, principalId: SEED.users.jane.id } });
+        expect(assigned.status, assigned.text).to.equal(200);
+        const location = await startDownload("jane");
+        expect((await t.api.delete(`${BP_PATH(OPS)}/billingRoleAssignments/${assigned.body.name}`, { as: "alice" })).status).to.equal(204);
+        expectDenied(await t.api.get(location, { as: "jane" }), "jane", "download/action");
+    });
+
+    it("refuses a PUT's Location to a principal who may not change the profile, and the poll does not complete it", async () => {
+        await t.api.admin("POST", "/settings", { lro: "always", pendingPolls: 0 });
+        try {
+            const before = (await t.api.get(BP_PATH(OPS), { as: "alice" })).body;
+            const body = putBodyFrom(before, s.BILLING_PROFILE_READ_ONLY_PROPERTIES);
+            body.properties.invoiceEmailOptIn = !before.properties.invoiceEmailOptIn;
+            const accepted = await t.api.put(BP_PATH(OPS), { as: "alice", body });
+            expect(accepted.status).to.equal(202);
+            const location = accepted.headers.get("location") as string;
+            // carol may read the profile but not write it; victor has no role at all.
+            for (const who of ["victor", "carol"] as const) {
+                expectDenied(await t.api.get(location, { as: who }), who, "Microsoft.Billing/billingAccounts/billingProfiles/write");
+            }
+            expect((await t.api.get(BP_PATH(OPS), { as: "alice" })).body.properties.invoiceEmailOptIn, "not applied by a refused poll").to.equal(
+                before.properties.invoiceEmailOptIn,
+            );
+            const done = await t.api.get(location, { as: "bob" });
+            expect(done.status, "a contributor could have made the PUT, so may complete it").to.equal(200);
+            expect(done.body.properties.invoiceEmailOptIn).to.equal(body.properties.invoiceEmailOptIn);
+
+            const role = await roleDefinitionIdByName(t.api, OPS, "Billing profile reader", "alice");
+            const create = await t.api.post(`${BP_PATH(OPS)}/createBillingRoleAssignment`, { as: "alice", body: { roleDefinitionId: role, principalId: SEED.users.wendy.id } });
+            const createLocation = create.headers.get("location") as string;
+            expectDenied(await t.api.get(createLocation, { as: "bob" }), "bob", "createBillingRoleAssignment/action");
+            const assignments = (await t.api.get(`${BP_PATH(OPS)}/billingRoleAssignments`, { as: "alice" })).body.value;
+            expect(assignments.map((a: any) => a.properties.principalId), "bob's refused poll assigned nothing").to.not.include(SEED.users.wendy.id);
+            expect((await t.api.get(createLocation, { as: "alice" })).status).to.equal(200);
+        } finally {
+            await t.api.admin("POST", "/settings", { lro: "never", pendingPolls: 1 });
+        }
+    });
+});
+
 describe("emulator: long-running PUT and role assignment", () => {
     const t = suite({ settings: { lro: "always" } });
 
