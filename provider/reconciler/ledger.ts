@@ -346,9 +346,10 @@ export class Ledger {
 
     /** Lower-cased names of the invoices of a profile that already have a plan. */
     plannedInvoiceNames(ref: ProfileRef): Set<string> {
-        const rows = this.db
-            .prepare("SELECT invoice_name FROM invoices WHERE billing_account_name = ? AND billing_profile_name = ?")
-            .all(ref.billingAccountName, ref.billingProfileName) as Array<{ invoice_name: string }>;
+        const rows = this.stmt("SELECT invoice_name FROM invoices WHERE billing_account_name = ? AND billing_profile_name = ?").all(
+            ref.billingAccountName,
+            ref.billingProfileName,
+        ) as Array<{ invoice_name: string }>;
         return new Set(rows.map((r) => r.invoice_name.toLowerCase()));
     }
 
@@ -406,11 +407,9 @@ export class Ledger {
 
     /** The stored plan of an invoice. */
     invoice(ref: ProfileRef, invoiceName: string): StoredInvoice | undefined {
-        const row = this.db
-            .prepare("SELECT facts, unresolved, planned_at, planned_by FROM invoices WHERE billing_account_name = ? AND billing_profile_name = ? AND invoice_name = ?")
-            .get(ref.billingAccountName, ref.billingProfileName, invoiceName) as
-            | { facts: string; unresolved: string; planned_at: string; planned_by: string }
-            | undefined;
+        const row = this.stmt(
+            "SELECT facts, unresolved, planned_at, planned_by FROM invoices WHERE billing_account_name = ? AND billing_profile_name = ? AND invoice_name = ?",
+        ).get(ref.billingAccountName, ref.billingProfileName, invoiceName) as { facts: string; unresolved: string; planned_at: string; planned_by: string } | undefined;
         if (!row) return undefined;
         return {
             facts: InvoiceFacts.parse(JSON.parse(row.facts)),
@@ -425,12 +424,10 @@ export class Ledger {
 
     /** Deliveries of a profile not yet sent, failed or cancelled (`planned` and `sending`), by invoice then recipient. */
     openDeliveries(ref: ProfileRef): DeliveryRow[] {
-        const rows = this.db
-            .prepare(
-                `SELECT * FROM deliveries WHERE billing_account_name = ? AND billing_profile_name = ? AND state IN ('planned', 'sending')
-                 ORDER BY invoice_name, recipient_key`,
-            )
-            .all(ref.billingAccountName, ref.billingProfileName) as RawDeliveryRow[];
+        const rows = this.stmt(
+            `SELECT * FROM deliveries WHERE billing_account_name = ? AND billing_profile_name = ? AND state IN ('planned', 'sending')
+             ORDER BY invoice_name, recipient_key`,
+        ).all(ref.billingAccountName, ref.billingProfileName) as RawDeliveryRow[];
         return rows.map(toRow);
     }
 
@@ -454,24 +451,20 @@ export class Ledger {
         const until = now + holder.leaseMs;
         if (current.state === "planned") {
             return (
-                this.db
-                    .prepare(
-                        `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
-                         WHERE id = ? AND state = 'planned'`,
-                    )
-                    .run(holder.owner, until, iso(now), id).changes === 1
+                this.stmt(
+                    `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+                     WHERE id = ? AND state = 'planned'`,
+                ).run(holder.owner, until, iso(now), id).changes === 1
             );
         }
         if (current.state === "sending" && isStale({ owner: current.lease_owner, expiresAt: current.lease_expires_at })) {
             // Compare-and-set on the old holder: only one taker wins.
             return (
-                this.db
-                    .prepare(
-                        `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?,
-                                last_error = COALESCE(last_error, 'taken over from ' || COALESCE(lease_owner, '?'))
-                         WHERE id = ? AND state = 'sending' AND lease_owner IS ? AND lease_expires_at IS ?`,
-                    )
-                    .run(holder.owner, until, iso(now), id, current.lease_owner, current.lease_expires_at).changes === 1
+                this.stmt(
+                    `UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?,
+                            last_error = COALESCE(last_error, 'taken over from ' || COALESCE(lease_owner, '?'))
+                     WHERE id = ? AND state = 'sending' AND lease_owner IS ? AND lease_expires_at IS ?`,
+                ).run(holder.owner, until, iso(now), id, current.lease_owner, current.lease_expires_at).changes === 1
             );
         }
         return false;
@@ -479,35 +472,29 @@ export class Ledger {
 
     /** Records a delivery as sent with the server's reply. Sent is final: a later verdict never overrides it. */
     markSent(id: number, smtpResponse: string, now: number): void {
-        this.db
-            .prepare(
-                `UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ?, smtp_response = ?, lease_owner = NULL, lease_expires_at = NULL
-                 WHERE id = ? AND state <> 'sent'`,
-            )
-            .run(iso(now), iso(now), smtpResponse, id);
+        this.stmt(
+            `UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ?, smtp_response = ?, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ? AND state <> 'sent'`,
+        ).run(iso(now), iso(now), smtpResponse, id);
     }
 
     /** Records a permanent refusal (SMTP 5xx). Only by the lease holder. */
     markFailed(id: number, holder: LeaseHolder, error: string, now: number): boolean {
         return (
-            this.db
-                .prepare(
-                    `UPDATE deliveries SET state = 'failed', last_error = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                     WHERE id = ? AND state = 'sending' AND lease_owner = ?`,
-                )
-                .run(error, iso(now), id, holder.owner).changes === 1
+            this.stmt(
+                `UPDATE deliveries SET state = 'failed', last_error = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                 WHERE id = ? AND state = 'sending' AND lease_owner = ?`,
+            ).run(error, iso(now), id, holder.owner).changes === 1
         );
     }
 
     /** Puts a delivery back to `planned` after a temporary failure, keeping the reason. Only by the lease holder. */
     release(id: number, holder: LeaseHolder, error: string | null, now: number): boolean {
         return (
-            this.db
-                .prepare(
-                    `UPDATE deliveries SET state = 'planned', last_error = COALESCE(?, last_error), updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                     WHERE id = ? AND state = 'sending' AND lease_owner = ?`,
-                )
-                .run(error, iso(now), id, holder.owner).changes === 1
+            this.stmt(
+                `UPDATE deliveries SET state = 'planned', last_error = COALESCE(?, last_error), updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                 WHERE id = ? AND state = 'sending' AND lease_owner = ?`,
+            ).run(error, iso(now), id, holder.owner).changes === 1
         );
     }
 
@@ -518,19 +505,17 @@ export class Ledger {
 
     /** Puts every delivery still held by `holder` back to `planned` (a safety net at the end of a run). */
     releaseAll(holder: LeaseHolder, now: number): number {
-        return this.db
-            .prepare("UPDATE deliveries SET state = 'planned', updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE state = 'sending' AND lease_owner = ?")
-            .run(iso(now), holder.owner).changes;
+        return this.stmt(
+            "UPDATE deliveries SET state = 'planned', updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE state = 'sending' AND lease_owner = ?",
+        ).run(iso(now), holder.owner).changes;
     }
 
     /** Cancels the `planned` deliveries of a profile that is no longer opted in. Returns how many. */
     cancelPlanned(ref: ProfileRef, reason: string, now: number): number {
-        return this.db
-            .prepare(
-                `UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ?
-                 WHERE billing_account_name = ? AND billing_profile_name = ? AND state = 'planned'`,
-            )
-            .run(reason, iso(now), ref.billingAccountName, ref.billingProfileName).changes;
+        return this.stmt(
+            `UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ?
+             WHERE billing_account_name = ? AND billing_profile_name = ? AND state = 'planned'`,
+        ).run(reason, iso(now), ref.billingAccountName, ref.billingProfileName).changes;
     }
 
     /** Deliveries matching a filter, oldest plan first. */
