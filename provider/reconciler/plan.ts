@@ -10,7 +10,7 @@
  * additional recipients (`invoiceRecipients`).
  */
 import { z } from "zod";
-import { billingProfileRef, emailAddress, isoDate } from "../billing/names";
+import { billingProfileRef, emailAddress, isoDate, type BillingProfileRef } from "../billing/names";
 import { sameId } from "../billing/client";
 import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
 import { messageIdFor } from "./message";
@@ -44,11 +44,8 @@ export function recipientRoleOf(roleName: string): RecipientRole | undefined {
     }
 }
 
-/** A billing profile as the reconciler addresses it (names as Azure returns them). */
-export interface ProfileRef {
-    billingAccountName: string;
-    billingProfileName: string;
-}
+/** A billing profile as the reconciler addresses it (names as Azure returns them): the billing client's {@link BillingProfileRef}. */
+export type ProfileRef = BillingProfileRef;
 
 /** `billingAccountName/billingProfileName`, the form users type in `--profile`. */
 export function profileLabel(ref: ProfileRef): string {
