@@ -1,6 +1,6 @@
 /**
- * Small text helpers shared by the reconciler's commands: aligned tables and
- * durations as users type them.
+ * Small text helpers shared by the commands: aligned tables and durations as
+ * users type them.
  */
 
 /** Renders rows as left-aligned columns under a header and a rule. */

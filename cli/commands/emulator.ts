@@ -12,6 +12,7 @@ import { startEmulator, type EmulatorHandle } from "../../emulator";
 import { MAX_PDF_PADDING_BYTES } from "../../emulator/model";
 import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
+import { renderTable } from "../text";
 
 const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--quiet]
 
@@ -25,17 +26,6 @@ options:
                           pdfPaddingBytes, also POST /_emulator/settings)
   --quiet                 do not print a line per request
   -h, --help              show this help`;
-
-/** Renders rows as left-aligned columns. */
-export function table(header: string[], rows: string[][]): string {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const fmt = (r: string[]) =>
-        r
-            .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
-            .join("  ")
-            .trimEnd();
-    return [fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)].join("\n");
-}
 
 /** The banner printed at start: where it listens, the profiles, the principals and their tokens. */
 export function banner(emulator: EmulatorHandle): string {
@@ -59,7 +49,7 @@ export function banner(emulator: EmulatorHandle): string {
     lines.push("Billing accounts and profiles:");
     const shown = state.billingProfiles.slice(0, 10);
     lines.push(
-        table(
+        renderTable(
             ["ACCOUNT", "BILLING ACCOUNT NAME", "PROFILE"],
             shown.map((p) => [accountLabel(p.billingAccountName), p.billingAccountName, profileLabel(p.billingAccountName, p.name)]),
         ),
@@ -77,7 +67,7 @@ export function banner(emulator: EmulatorHandle): string {
         rows.push(first);
         for (const r of shownRoles.slice(1)) rows.push(["", "", "", r]);
     }
-    lines.push(table(["TOKEN", "USER PRINCIPAL NAME", "MAIL", "ROLES"], rows));
+    lines.push(renderTable(["TOKEN", "USER PRINCIPAL NAME", "MAIL", "ROLES"], rows));
     lines.push("");
     lines.push("Press Ctrl-C to stop.");
     return lines.join("\n") + "\n";
