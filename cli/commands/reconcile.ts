@@ -21,7 +21,7 @@ import { describeSettings, resolveSettings, settingsFromEnvironment } from "../.
 import { ConfigurationError, ValidationError } from "../../provider/errors";
 import { Ledger, defaultLedgerPath } from "../../provider/reconciler/ledger";
 import { Mailer, resolveSmtpSettings } from "../../provider/reconciler/mailer";
-import { parseProfileArg, profileLabel, type ProfileRef } from "../../provider/reconciler/plan";
+import { parseProfileArg, profileLabel, type ProfileRef, type UnresolvedRecipient } from "../../provider/reconciler/plan";
 import { exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunEvent, type RunSummary } from "../../provider/reconciler/run";
 import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
@@ -121,6 +121,15 @@ function readConfig(file: string): ReconcileConfigFile {
     return r.data;
 }
 
+/**
+ * The line reporting a role holder (or listed address) who is not mailed, e.g.
+ * `not mailed: Dana (1111…), Billing profile reader on ACCOUNT/PROFILE: the user has no mailbox`.
+ */
+export function describeUnresolved(u: UnresolvedRecipient, profile: string): string {
+    const who = u.displayName && u.principalId ? `${u.displayName} (${u.principalId})` : (u.displayName ?? u.principalId ?? "?");
+    return `not mailed: ${who}, ${u.source} on ${profile}: ${u.reason}`;
+}
+
 /** Renders progress: one live line on a terminal, plain lines otherwise. */
 class Progress {
     private readonly tty: boolean;
@@ -170,9 +179,7 @@ class Progress {
                 } else if (!this.tty) {
                     this.line(`${label}: ${p.invoicesInWindow} invoice(s) in window, ${p.newInvoices} new, ${p.planned} deliveries planned`);
                 }
-                for (const u of p.unresolved) {
-                    this.line(`not mailed: ${u.displayName ?? u.principalId ?? "?"}${u.principalId ? ` (${u.principalId})` : ""}, ${u.source} on ${label}: ${u.reason}`);
-                }
+                for (const u of p.unresolved) this.line(describeUnresolved(u, label));
                 break;
             }
             case "deliveries":
@@ -245,9 +252,7 @@ export function renderSummary(s: RunSummary, ledgerPath: string | undefined): st
     out.push("");
     out.push(`window: invoices dated ${s.window.start} to ${s.window.end}${ledgerPath ? `; ledger: ${ledgerPath}` : ""}; run ${s.runId}`);
     for (const p of s.profiles) {
-        for (const u of p.unresolved) {
-            out.push(`not mailed: ${u.displayName ?? u.principalId ?? "?"}${u.principalId ? ` (${u.principalId})` : ""}, ${u.source} on ${profileLabel(p)}: ${u.reason}`);
-        }
+        for (const u of p.unresolved) out.push(describeUnresolved(u, profileLabel(p)));
         for (const e of p.errors) out.push(`error: ${profileLabel(p)}: ${e}`);
     }
     for (const e of s.errors) out.push(`error: ${e}`);
@@ -264,7 +269,7 @@ export function renderDryRun(s: RunSummary): string {
         lines.push(renderTable(["PROFILE", "INVOICE", "RECIPIENT"], items.map((d) => [profileLabel(d), d.invoiceName, d.recipient])));
     }
     for (const p of s.profiles) {
-        for (const u of p.unresolved) lines.push(`not mailed: ${u.displayName ?? u.principalId ?? "?"}, ${u.source} on ${profileLabel(p)}: ${u.reason}`);
+        for (const u of p.unresolved) lines.push(describeUnresolved(u, profileLabel(p)));
         for (const e of p.errors) lines.push(`error: ${profileLabel(p)}: ${e}`);
     }
     for (const e of s.errors) lines.push(`error: ${e}`);
@@ -349,7 +354,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             const summary = await reconcileOnce({ client, ledger, onEvent: progress.onEvent }, options);
             progress.finish();
             io.stdout.write(json ? JSON.stringify(summary.plannedDeliveries, null, 2) + "\n" : renderDryRun(summary));
-            return summary.errors.length > 0 || summary.profiles.some((p) => p.errors.length > 0) ? 1 : 0;
+            return exitCodeOf(summary);
         }
 
         const smtp = resolveSmtpSettings({

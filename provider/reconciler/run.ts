@@ -151,10 +151,15 @@ export interface RunSummary {
     stopped: boolean;
 }
 
-/** 0 when nothing failed or stayed pending and no profile broke; 1 otherwise. */
+/**
+ * The exit status of a pass: 0 when nothing failed or stayed pending and no
+ * profile broke; 1 otherwise. A dry run sends nothing, so only a broken
+ * profile (or listing, or ledger) makes it 1.
+ */
 export function exitCodeOf(summary: RunSummary): number {
     const t = summary.totals;
     const broken = summary.errors.length > 0 || summary.profiles.some((p) => p.errors.length > 0);
+    if (summary.dryRun) return broken ? 1 : 0;
     return t.failed > 0 || t.pending > 0 || broken ? 1 : 0;
 }
 
