@@ -9,7 +9,8 @@
 #        ensure-pulumi.sh --env    print KEY=VALUE lines: the environment to
 #                                  run that CLI with (read by pulumi.sh and
 #                                  cli/pulumi-toolchain.ts; values the caller
-#                                  already set are left out, PATH excepted)
+#                                  already set are left out, PATH excepted;
+#                                  nothing is created by printing them)
 #
 # Resolution order:
 #   1. a `pulumi` on PATH whose `pulumi version` is the pinned version;
@@ -30,7 +31,7 @@ mode=dir
 case "${1:-}" in
     "") ;;
     --env) mode=env ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
@@ -280,8 +281,10 @@ printf 'PATH=%s\n' "$tool_dir${PATH:+:$PATH}"
 if [[ -n $uses_our_host ]]; then
     printf 'AZURE_EMAIL_INVOICING_LANGUAGE_HOST=%s\n' "$host_js"
 fi
+# Printing only: the folder is created by pulumi.sh when it runs pulumi, so a
+# caller that sets its own backend later (the e2e tests, the demo) leaves no
+# trace in the checkout.
 if [[ -z ${PULUMI_BACKEND_URL+set} ]]; then
-    mkdir -p "$repo/.pulumi-state"
     printf 'PULUMI_BACKEND_URL=file://%s\n' "$repo/.pulumi-state"
 fi
 # Local-only default: state in .pulumi-state is encrypted with a passphrase

@@ -14,4 +14,12 @@ while IFS= read -r line; do
     [[ -n $line ]] && export "${line?}"
 done <<<"$env_lines"
 
+# The default file backend must exist before pulumi opens it ("unable to open
+# bucket"); ensure-pulumi.sh only names it, so it is created here, where pulumi
+# actually runs. A backend you set yourself is yours to create.
+repo=$(cd "$here/../.." && pwd)
+if [[ ${PULUMI_BACKEND_URL:-} == "file://$repo/.pulumi-state" ]]; then
+    mkdir -p "$repo/.pulumi-state"
+fi
+
 exec pulumi "$@"
