@@ -10,11 +10,10 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../support/paths";
-import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain } from "./support/pulumi";
+import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain, testEnvironment } from "./support/pulumi";
 
 function runDemo(): Promise<{ code: number; output: string }> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AZURE_EMAIL_INVOICING_") && !k.startsWith("PULUMI_")) env[k] = v;
+    const env = testEnvironment(process.env);
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "cli", "demo.js")], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
         let output = "";

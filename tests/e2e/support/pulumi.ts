@@ -35,17 +35,29 @@ let toolchain: Promise<PulumiToolchain> | undefined;
  * file, or running unit tests, never starts a build.
  */
 export function pulumiToolchain(): Promise<PulumiToolchain> {
-    toolchain ??= ensurePulumi({ baseEnv: withoutProviderSettings(process.env) });
+    toolchain ??= ensurePulumi({ baseEnv: testEnvironment(process.env) });
     return toolchain;
 }
 
-/** The developer's own azure-email-invoicing and Pulumi settings must not leak into a test. */
-function withoutProviderSettings(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-    const out: Record<string, string | undefined> = {};
+/**
+ * Variables a test run keeps although their prefix is dropped: they say where
+ * the Pulumi CLI is cached and which upstream language host to try, not what
+ * a program does (scripts/pulumi/README.md, "Environment").
+ */
+const TOOLCHAIN_SETTINGS = new Set(["AZURE_EMAIL_INVOICING_CACHE", "AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION"]);
+
+/**
+ * `env` without the developer's own Azure, Pulumi and mail settings, so none
+ * of them leaks into a test: every `AZURE_*` (ours and the Azure SDK's
+ * credentials), `PULUMI_*`, `SMTP_URL` and `INVOICE_MAIL_FROM` are dropped,
+ * except the toolchain settings above, which are checked first.
+ */
+export function testEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+    const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) {
-        if (k.startsWith("AZURE_EMAIL_INVOICING_") && k !== "AZURE_EMAIL_INVOICING_CACHE" && k !== "AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION") continue;
-        if (k.startsWith("PULUMI_") || k.startsWith("AZURE_") || k === "SMTP_URL" || k === "INVOICE_MAIL_FROM") continue;
-        out[k] = v;
+        if (v === undefined) continue;
+        const kept = TOOLCHAIN_SETTINGS.has(k) || !(k.startsWith("PULUMI_") || k.startsWith("AZURE_") || k === "SMTP_URL" || k === "INVOICE_MAIL_FROM");
+        if (kept) out[k] = v;
     }
     return out;
 }
