@@ -29,7 +29,7 @@ import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import type { BillingClient } from "../billing/client";
 import type { BillingProfile, GraphUser } from "../billing/schemas";
-import { AzureApiError, ConfigurationError, MailDeliveryError, ValidationError } from "../errors";
+import { AzureApiError, ConfigurationError, MailDeliveryError, ValidationError, isRetryable } from "../errors";
 import { leaseIsStale, leaseOwner, type DeliveryRow, type Ledger, type LeaseHolder } from "./ledger";
 import type { MessageSender } from "./mailer";
 import { buildMessage } from "./message";
@@ -441,11 +441,11 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
                                 sp.summary.sent++;
                                 report(row, "sent", info.response);
                             } catch (err) {
-                                if (err instanceof MailDeliveryError && !err.retryable) {
-                                    ledger.markFailed(row.id, holder, err.message, now());
-                                    sp.summary.failed++;
-                                    report(row, "failed", err.message);
-                                } else if (err instanceof MailDeliveryError) {
+                                if (!(err instanceof MailDeliveryError)) {
+                                    // Configuration (credentials, TLS, sender) or unknown: every message would fail alike.
+                                    ledger.release(row.id, holder, describeError(err), now());
+                                    stoppedBy ??= describeError(err);
+                                } else if (isRetryable(err)) {
                                     ledger.release(row.id, holder, err.message, now());
                                     retry.push(row);
                                     if (err.responseCode === undefined && ++connectionFailures >= connectionLimit) {
@@ -453,9 +453,9 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
                                     }
                                     report(row, "retry", err.message);
                                 } else {
-                                    // Configuration (credentials, TLS, sender) or unknown: every message would fail alike.
-                                    ledger.release(row.id, holder, describeError(err), now());
-                                    stoppedBy ??= describeError(err);
+                                    ledger.markFailed(row.id, holder, err.message, now());
+                                    sp.summary.failed++;
+                                    report(row, "failed", err.message);
                                 }
                             }
                         } finally {
