@@ -26,8 +26,9 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { startEmulator, SEED, type EmulatorHandle } from "../emulator";
+import { startEmulator, SEED } from "../emulator";
 import type { RequestLogEntry } from "../emulator";
+import { adminCall } from "../tests/support/emulator";
 import { renderTable } from "../cli/text";
 import { REPO_ROOT } from "../tests/support/paths";
 import { SETTING_TYPE, ASSIGNMENT_TYPE, TestStack, pulumiToolchain, type CommandResult, type StateResource } from "../tests/e2e/support/pulumi";
@@ -36,16 +37,8 @@ const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
 const MANAGER = "jane@contoso.com";
 type Mode = "ours" | "noop";
 
-async function admin(emulator: EmulatorHandle, method: string, p: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${emulator.url}/_emulator/${p}`, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`admin ${method} ${p}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-}
+/** The Pulumi version of the engine measured: the CLI is built at the @pulumi/pulumi pin (scripts/pulumi/README.md). */
+const PULUMI_VERSION = (require("@pulumi/pulumi/package.json") as { version: string }).version;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -70,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
     await pulumiToolchain();
     const emulator = await startEmulator({ port: 0, settings: { retryAfterSeconds: 0 } });
     const account = SEED.accounts.mca.name;
-    const { names } = (await admin(emulator, "POST", `billingAccounts/${account}/billingProfiles`, { count: n })) as { names: string[] };
+    const { names } = (await adminCall(emulator.url, "POST", `billingAccounts/${account}/billingProfiles`, { count: n })) as { names: string[] };
     const token = SEED.users.grace.token;
 
     const stacks = {} as Record<Mode, TestStack>;
@@ -95,14 +88,14 @@ async function main(argv: string[]): Promise<void> {
         /** Runs one operation on both stacks, ours first; keeps the request log of the first cycle. */
         const measure = async (label: Label, cycle: number, run: (s: TestStack) => Promise<CommandResult>) => {
             for (const mode of ["ours", "noop"] as const) {
-                await admin(emulator, "DELETE", "requests");
+                await adminCall(emulator.url, "DELETE", "requests");
                 process.stderr.write(`[bench] cycle ${cycle + 1}/${repeat}: ${label} (${mode})...`);
                 const t0 = process.hrtime.bigint();
                 const r = await run(stacks[mode]);
                 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
                 process.stderr.write(` ${seconds(ms)} s\n`);
                 if (r.code !== 0) throw new Error(`${label} (${mode}) exited ${r.code}:\n${r.output}`);
-                const log = (await admin(emulator, "GET", "requests")).value as RequestLogEntry[];
+                const log = (await adminCall(emulator.url, "GET", "requests")).value as RequestLogEntry[];
                 results[label][mode].ms.push(ms);
                 if (cycle === 0) results[label][mode].calls = log;
             }
@@ -137,7 +130,7 @@ async function main(argv: string[]): Promise<void> {
         const resources = 2 * n;
         const out: string[] = [];
         out.push(
-            `Pulumi ${"3.248.0"} engine, ${n} billing profiles: ${resources} resources per stack (${os.cpus().length} cores, Node ${process.version}; median of ${repeat} cycles of up, preview, refresh, destroy)`,
+            `Pulumi ${PULUMI_VERSION} engine, ${n} billing profiles: ${resources} resources per stack (${os.cpus().length} cores, Node ${process.version}; median of ${repeat} cycles of up, preview, refresh, destroy)`,
         );
         out.push("");
         const rows = Object.entries(results).map(([label, r]) => {

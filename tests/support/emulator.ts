@@ -41,7 +41,12 @@ export interface TestEmulator {
     close(): Promise<void>;
 }
 
-async function adminCall(base: string, method: string, path: string, body?: unknown): Promise<any> {
+/**
+ * One call of the emulator's admin API (`<base>/_emulator/<path>`), with a
+ * JSON body when given; returns the parsed JSON answer (undefined when empty)
+ * and throws with the status and body on anything but 2xx.
+ */
+export async function adminCall(base: string, method: string, path: string, body?: unknown): Promise<any> {
     const res = await fetch(`${base}/_emulator/${path}`, {
         method,
         headers: body === undefined ? {} : { "content-type": "application/json" },

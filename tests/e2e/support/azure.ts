@@ -18,31 +18,26 @@ export async function heldEmailSettings(emu: TestEmulator, ref: ProfileRef): Pro
     return { enabled: p.properties.invoiceEmailOptIn, recipients: p.properties.invoiceRecipients ?? [] };
 }
 
+/** Every role assignment on a profile with its role's name, as the emulator records them. */
+async function heldRoleAssignments(emu: TestEmulator, ref: ProfileRef): Promise<Array<{ roleName: string | undefined; principalId: string }>> {
+    const state = await emu.admin.state();
+    const onProfile = (x: any) => x.billingAccountName === ref.billingAccountName && x.billingProfileName === ref.billingProfileName;
+    const roleNames = new Map<string, string>();
+    for (const d of (state.roleDefinitions as any[]).filter(onProfile)) roleNames.set(d.name, d.roleName);
+    return (state.roleAssignments as any[]).filter(onProfile).map((a) => ({ roleName: roleNames.get(a.roleDefinitionName), principalId: a.principalId as string }));
+}
+
 /** The principal ids holding the Invoice manager role on a profile, as the emulator records them. */
 export async function heldInvoiceManagers(emu: TestEmulator, ref: ProfileRef): Promise<string[]> {
-    const state = await emu.admin.state();
-    const roleNames = new Map<string, string>();
-    for (const d of state.roleDefinitions as any[]) {
-        if (d.billingAccountName === ref.billingAccountName && d.billingProfileName === ref.billingProfileName) roleNames.set(d.name, d.roleName);
-    }
-    return (state.roleAssignments as any[])
-        .filter((a) => a.billingAccountName === ref.billingAccountName && a.billingProfileName === ref.billingProfileName)
-        .filter((a) => roleNames.get(a.roleDefinitionName) === "Invoice manager")
-        .map((a) => a.principalId as string)
+    return (await heldRoleAssignments(emu, ref))
+        .filter((a) => a.roleName === "Invoice manager")
+        .map((a) => a.principalId)
         .sort();
 }
 
 /** Every role assignment on a profile: `<role name>:<principal id>`, sorted. */
 export async function heldAssignments(emu: TestEmulator, ref: ProfileRef): Promise<string[]> {
-    const state = await emu.admin.state();
-    const roleNames = new Map<string, string>();
-    for (const d of state.roleDefinitions as any[]) {
-        if (d.billingAccountName === ref.billingAccountName && d.billingProfileName === ref.billingProfileName) roleNames.set(d.name, d.roleName);
-    }
-    return (state.roleAssignments as any[])
-        .filter((a) => a.billingAccountName === ref.billingAccountName && a.billingProfileName === ref.billingProfileName)
-        .map((a) => `${roleNames.get(a.roleDefinitionName)}:${a.principalId}`)
-        .sort();
+    return (await heldRoleAssignments(emu, ref)).map((a) => `${a.roleName}:${a.principalId}`).sort();
 }
 
 /** Requests that change something (anything but GET). */
