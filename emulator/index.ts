@@ -32,7 +32,7 @@ export const EMULATOR_HOST = "127.0.0.1";
 export interface EmulatorOptions {
     /** TCP port; 0 (default) picks a free one, reported as `handle.port`. */
     port?: number;
-    /** Directory to keep state in across restarts; without it, state lives in memory. */
+    /** Directory to keep state in across restarts; without it, state lives in memory. One running emulator per directory (`dataDir/.lock`). */
     dataDir?: string;
     /** The clock (default: the system clock). Seeded invoices are dated relative to it. */
     now?: () => Date;
@@ -102,8 +102,8 @@ function listen(server: http.Server, port: number): Promise<void> {
 /**
  * Starts the emulator and resolves once it listens on 127.0.0.1.
  *
- * Fails with a {@link ConfigurationError} for bad options or a taken port,
- * and with an Error naming the file when `dataDir` holds state that is not
+ * Fails with a {@link ConfigurationError} for bad options, a taken port or
+ * a `dataDir` that another running emulator holds (`dataDir/.lock`), and with an Error naming the file when `dataDir` holds state that is not
  * valid; nothing is left listening in either case.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {

@@ -8,7 +8,8 @@
  * - {@link openFileStore}: the state lives in a directory as a snapshot
  *   (`emulator-state.json`) plus a journal of the changes made since
  *   (`emulator-state.journal`), so a restart on the same directory finds the
- *   same state and the same tokens.
+ *   same state and the same tokens. One store per directory, held by
+ *   `.lock` until it is closed.
  *
  * A change costs what it changes, not the size of the state:
  * - **all or nothing** comes from an undo log. `update` hands its function a
@@ -36,6 +37,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ConfigurationError } from "../provider/errors";
 import { EmulatorState, migrateState } from "./model";
 
 export interface EmulatorStore {
@@ -457,6 +459,8 @@ export function createMemoryStore(initial: EmulatorState): EmulatorStore {
 export const STATE_FILE = "emulator-state.json";
 /** The journal of changes since the snapshot, inside the same directory. */
 export const JOURNAL_FILE = "emulator-state.journal";
+/** The lock that keeps a second emulator out of a directory in use, holding the owner's pid. */
+export const LOCK_FILE = ".lock";
 /** The journal is folded into the snapshot once it is larger than the snapshot and than this. */
 const MIN_COMPACTION_BYTES = 1024 * 1024;
 
@@ -611,6 +615,105 @@ export function readStateDir(dir: string): EmulatorState | undefined {
     return load(dir)?.state;
 }
 
+// ---------------------------------------------------------------------------
+// The directory lock
+
+/** The lock files this process holds. */
+const HELD_LOCKS = new Set<string>();
+
+/**
+ * Whether the process with this pid holds its lock: it runs (EPERM: it runs,
+ * as another user), and if it is this process, this process took the lock
+ * (a container restarted with the same pid left a lock it never took).
+ */
+function isRunning(pid: number, file: string): boolean {
+    if (pid === process.pid) return HELD_LOCKS.has(file);
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** The pid a lock file names, or undefined when it names none. */
+function lockOwner(file: string): number | undefined {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw err;
+    }
+    const pid = Number(text.trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Takes `dir/.lock` for this process, or fails with a ConfigurationError
+ * naming the directory and the process that holds it. Two emulators on one
+ * directory would each append to the journal and fold it into the snapshot
+ * with their own state, and one would silently lose the other's answered
+ * changes.
+ *
+ * The lock file appears whole (written beside it, then hard-linked into
+ * place, which fails if it exists), so its pid is never read half-written. A
+ * lock whose pid no longer runs was left by a killed emulator (`kill -9`, a
+ * crash): it is taken over. The takeover renames the stale file away first
+ * and checks it still named the dead pid, so two emulators taking over the
+ * same stale lock cannot both win.
+ */
+function acquireLock(dir: string): string {
+    const file = path.resolve(dir, LOCK_FILE);
+    const mine = tempName(file);
+    fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o644 });
+    try {
+        for (let attempt = 0; attempt < 5; attempt++) {
+            try {
+                fs.linkSync(mine, file);
+                HELD_LOCKS.add(file);
+                return file;
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            }
+            const owner = lockOwner(file);
+            if (owner !== undefined && isRunning(owner, file)) {
+                throw new ConfigurationError(
+                    "emulator dataDir",
+                    `${dir} is in use by another emulator (process ${owner}${owner === process.pid ? ", this one" : ""}, see ${file}); ` +
+                        `stop it or choose another data directory. If no emulator runs on it, delete ${file}.`,
+                );
+            }
+            // Stale: move it aside, and keep it only if it still was the stale one (not a lock just taken by another emulator).
+            const aside = tempName(`${file}.stale`);
+            try {
+                fs.renameSync(file, aside);
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+                throw err;
+            }
+            const moved = lockOwner(aside);
+            if (moved !== owner && moved !== undefined && isRunning(moved, file)) {
+                try {
+                    fs.linkSync(aside, file);
+                } catch {
+                    // Yet another emulator holds it now; the next attempt names it.
+                }
+            }
+            fs.rmSync(aside, { force: true });
+        }
+        throw new ConfigurationError("emulator dataDir", `could not take ${file}: other emulators keep starting on ${dir}; start one at a time.`);
+    } finally {
+        fs.rmSync(mine, { force: true });
+    }
+}
+
+/** Gives the lock up, if this process still holds it. */
+function releaseLock(file: string): void {
+    if (!HELD_LOCKS.delete(file)) return;
+    if (lockOwner(file) === process.pid) fs.rmSync(file, { force: true });
+}
+
 class FileStore extends MemoryStore {
     override readonly location: string;
     private readonly journal: string;
@@ -625,6 +728,8 @@ class FileStore extends MemoryStore {
     constructor(
         state: EmulatorState,
         private readonly dir: string,
+        /** The directory lock this store holds until it is closed. */
+        private readonly lock: string,
     ) {
         super(state);
         this.location = path.join(dir, STATE_FILE);
@@ -704,14 +809,19 @@ class FileStore extends MemoryStore {
     override async close(): Promise<void> {
         if (this.closed) return;
         this.closed = true;
-        if (this.fd === undefined) return;
-        fs.closeSync(this.fd);
-        this.fd = undefined;
-        if (this.broken) return;
-        // Fold the journal into the snapshot, then drop it: a closed directory holds one file.
-        if (this.journalBytes > this.headerBytes) writeAtomically(this.location, JSON.stringify(this.state));
-        fs.rmSync(this.journal, { force: true });
-        fsyncDir(this.dir);
+        try {
+            if (this.fd === undefined) return;
+            fs.closeSync(this.fd);
+            this.fd = undefined;
+            if (this.broken) return;
+            // Fold the journal into the snapshot, then drop it: a closed directory holds one file.
+            if (this.journalBytes > this.headerBytes) writeAtomically(this.location, JSON.stringify(this.state));
+            fs.rmSync(this.journal, { force: true });
+            fsyncDir(this.dir);
+        } finally {
+            // Last: the next emulator may start only once the directory is complete.
+            releaseLock(this.lock);
+        }
     }
 }
 
@@ -722,22 +832,34 @@ class FileStore extends MemoryStore {
  * replayed, the result validated and written back as the new snapshot, and
  * `seed` is not called.
  *
+ * One store per directory: the store holds `dir/.lock` (the owner's pid)
+ * from open to close. Fails with a ConfigurationError naming the directory
+ * when a running process holds it (this one included); a lock left by a
+ * process that no longer runs is taken over.
+ *
  * Fails with a message naming the file when the snapshot is not valid
  * emulator state (corrupt, or written by an incompatible version) or the
- * journal is corrupt: delete it or use another directory.
+ * journal is corrupt: delete it or use another directory. The lock is
+ * released then.
  */
 export function openFileStore(dir: string, seed: () => EmulatorState): { store: EmulatorStore; created: boolean } {
     fs.mkdirSync(dir, { recursive: true });
-    const loaded = load(dir);
-    if (!loaded) {
-        // A journal without its snapshot belongs to a state that was deleted.
-        fs.rmSync(path.join(dir, JOURNAL_FILE), { force: true });
-        const store = new FileStore(seed(), dir);
-        store.compact(true);
-        return { store, created: true };
+    const lock = acquireLock(dir);
+    try {
+        const loaded = load(dir);
+        if (!loaded) {
+            // A journal without its snapshot belongs to a state that was deleted.
+            fs.rmSync(path.join(dir, JOURNAL_FILE), { force: true });
+            const store = new FileStore(seed(), dir, lock);
+            store.compact(true);
+            return { store, created: true };
+        }
+        const store = new FileStore(loaded.state, dir, lock);
+        if (loaded.changed) store.compact(true);
+        else store.compact(false, loaded.text);
+        return { store, created: false };
+    } catch (err) {
+        releaseLock(lock);
+        throw err;
     }
-    const store = new FileStore(loaded.state, dir);
-    if (loaded.changed) store.compact(true);
-    else store.compact(false, loaded.text);
-    return { store, created: false };
 }

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SEED } from "../../emulator/seed";
-import { JOURNAL_FILE, STATE_FILE } from "../../emulator/store";
+import { JOURNAL_FILE, LOCK_FILE, STATE_FILE } from "../../emulator/store";
 
 const MAIN = path.resolve(__dirname, "../../cli/main.js");
 
@@ -80,6 +80,31 @@ describe("emulator: CLI command", () => {
         }
     });
 
+    it("refuses a second emulator process on a --data directory in use, naming it", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-cli-"));
+        try {
+            const first = await runEmulator(["--data", dir, "--quiet"]);
+            try {
+                const child = spawn(process.execPath, [MAIN, "emulator", "--data", dir, "--quiet"], { stdio: "pipe" });
+                let out = "";
+                child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+                child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+                const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+                expect(code, out).to.equal(1);
+                expect(out).to.contain(dir).and.contain("in use").and.contain(`process ${first.child.pid}`);
+                expect(out).to.not.contain("listening on");
+                // The first still serves.
+                expect((await fetch(`${first.url}/_emulator/settings`)).status).to.equal(200);
+            } finally {
+                first.child.kill("SIGTERM");
+                expect(await first.exit).to.equal(0);
+            }
+            expect(fs.readdirSync(dir), "the lock is released at close").to.deep.equal([STATE_FILE]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("loses no acknowledged change when killed (SIGKILL) with --data", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-cli-"));
         try {
@@ -94,7 +119,11 @@ describe("emulator: CLI command", () => {
             expect(settings.status).to.equal(200);
             first.child.kill("SIGKILL");
             await first.exit;
-            expect(fs.readdirSync(dir).sort(), "no clean close: the journal holds the changes").to.deep.equal([JOURNAL_FILE, STATE_FILE].sort());
+            expect(fs.readdirSync(dir).sort(), "no clean close: the journal holds the changes, the lock names the dead process").to.deep.equal(
+                [JOURNAL_FILE, LOCK_FILE, STATE_FILE].sort(),
+            );
+            expect(fs.readFileSync(path.join(dir, LOCK_FILE), "utf8").trim()).to.equal(String(first.child.pid));
+            // The killed process's lock is stale: the next emulator takes it over.
             const second = await runEmulator(["--data", dir, "--quiet"]);
             try {
                 expect(second.banner).to.contain("KILL-TEST-BP1 (Before the kill)");

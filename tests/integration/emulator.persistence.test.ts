@@ -5,17 +5,31 @@
  * with a clear message when corrupt.
  */
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as s from "../../provider/billing/schemas";
 import { startEmulator } from "../../emulator";
-import { JOURNAL_FILE, STATE_FILE, createMemoryStore, openFileStore, readStateDir, type EmulatorStore } from "../../emulator/store";
+import { ConfigurationError } from "../../provider/errors";
+import { JOURNAL_FILE, LOCK_FILE, STATE_FILE, createMemoryStore, openFileStore, readStateDir, type EmulatorStore } from "../../emulator/store";
 import type { EmulatorState } from "../../emulator/model";
 import { SEED, createSeedState } from "../../emulator/seed";
 import { BP_PATH, EmulatorHttp, OPS, putBodyFrom, roleDefinitionIdByName } from "./support/emulator-http";
 
 const WIDE = { periodStartDate: "2024-01-01", periodEndDate: "2026-12-31" };
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+    const child = spawnSync(process.execPath, ["-e", ""]);
+    expect(child.status).to.equal(0);
+    return child.pid;
+}
+
+/** Makes the directory's lock what a killed emulator leaves: its pid, no longer running. */
+function killedOwner(dir: string): void {
+    fs.writeFileSync(path.join(dir, LOCK_FILE), `${deadPid()}\n`);
+}
 
 describe("emulator: persistence in dataDir", () => {
     let dir: string;
@@ -89,6 +103,52 @@ describe("emulator: persistence in dataDir", () => {
         } finally {
             await emu.close();
         }
+    });
+
+    it("refuses a second emulator on a directory in use, naming it, and frees the directory at close", async () => {
+        const first = await startEmulator({ dataDir: dir, settings: { retryAfterSeconds: 0 } });
+        let closed = false;
+        try {
+            const lock = path.join(dir, LOCK_FILE);
+            expect(fs.readFileSync(lock, "utf8").trim()).to.equal(String(process.pid));
+            let error: unknown;
+            await startEmulator({ dataDir: dir }).catch((e: unknown) => (error = e));
+            expect(error).to.be.instanceOf(ConfigurationError);
+            expect((error as Error).message).to.contain(dir).and.contain("in use").and.contain(String(process.pid));
+            // The same for the store on its own, and the refused opens changed nothing: the first still writes.
+            expect(() => openFileStore(dir, () => createSeedState({ now: new Date() }))).to.throw(ConfigurationError, dir);
+            const api = new EmulatorHttp(first.url);
+            await api.admin("POST", `/billingAccounts/${OPS.billingAccountName}/billingProfiles`, { name: "LOCK-TEST-BP1", displayName: "Kept" }, 201);
+            expect(readStateDir(dir)?.billingProfiles.map((p) => p.name)).to.include("LOCK-TEST-BP1");
+            await first.close();
+            closed = true;
+            expect(fs.existsSync(lock), "released at close").to.equal(false);
+            const second = await startEmulator({ dataDir: dir });
+            try {
+                expect(second.state().billingProfiles.map((p) => p.name)).to.include("LOCK-TEST-BP1");
+            } finally {
+                await second.close();
+            }
+        } finally {
+            if (!closed) await first.close();
+        }
+    });
+
+    it("takes over a lock left by a process that no longer runs, and releases a lock it took when the state is refused", async () => {
+        const lock = path.join(dir, LOCK_FILE);
+        fs.writeFileSync(lock, `${deadPid()}\n`);
+        const emu = await startEmulator({ dataDir: dir });
+        try {
+            expect(fs.readFileSync(lock, "utf8").trim()).to.equal(String(process.pid));
+        } finally {
+            await emu.close();
+        }
+        fs.writeFileSync(lock, "not a pid");
+        fs.writeFileSync(path.join(dir, STATE_FILE), "{ not json");
+        let message = "";
+        await startEmulator({ dataDir: dir }).catch((e: Error) => (message = e.message));
+        expect(message).to.contain("not valid JSON");
+        expect(fs.existsSync(lock), "a refused start leaves no lock").to.equal(false);
     });
 
     it("keeps state in memory only without dataDir", async () => {
@@ -233,7 +293,8 @@ describe("emulator: persistence in dataDir", () => {
     it("drops a journal line cut short by a crash, ignores a journal left behind by a compaction, refuses a corrupt one", async () => {
         const seed = () => createSeedState({ now: new Date("2025-03-15T10:00:00Z") });
         const journal = path.join(dir, JOURNAL_FILE);
-        // Stores left open below stand for killed processes: nothing is folded in at close.
+        // Stores left open below stand for killed processes: nothing is folded in at close, and
+        // their lock names a process that no longer runs (killed), so the next open takes it over.
         let { store }: { store: EmulatorStore } = openFileStore(dir, seed);
         store.update((d) => {
             d.counters.invoice = 100;
@@ -241,6 +302,7 @@ describe("emulator: persistence in dataDir", () => {
         // A crash while appending: part of a line, no newline. That update never returned.
         fs.appendFileSync(journal, '{"changes":[{"key":"counters","value":{"invoice":5');
         expect(readStateDir(dir)?.counters.invoice).to.equal(100);
+        killedOwner(dir);
         ({ store } = openFileStore(dir, seed));
         expect(store.read((s) => s.counters.invoice)).to.equal(100);
         store.update((d) => {
@@ -257,6 +319,7 @@ describe("emulator: persistence in dataDir", () => {
         // A complete line that does not parse: corruption, named.
         const lines = kept.split("\n");
         fs.writeFileSync(journal, `${lines[0]}\n{"changes": nope}\n${lines[1]}\n`);
+        killedOwner(dir);
         let message = "";
         await startEmulator({ dataDir: dir }).catch((e: Error) => (message = e.message));
         expect(message).to.contain(journal).and.contain("line 2");
