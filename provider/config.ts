@@ -5,9 +5,10 @@
  * down. Nothing below this module reads `process.env`.
  *
  * Precedence, per setting: explicit options > Pulumi stack config
- * (`azure-email-invoicing:endpoint`, `:graphEndpoint`, `:token`) > environment
- * (`AZURE_EMAIL_INVOICING_ENDPOINT`, `_GRAPH_ENDPOINT`, `_TOKEN`) > defaults
- * (real ARM and Graph with `DefaultAzureCredential`).
+ * (`azure-email-invoicing:endpoint`, `:graphEndpoint`, `:token`,
+ * `:graphToken`) > environment (`AZURE_EMAIL_INVOICING_ENDPOINT`,
+ * `_GRAPH_ENDPOINT`, `_TOKEN`, `_GRAPH_TOKEN`) > defaults (real ARM and Graph
+ * with `DefaultAzureCredential`).
  */
 import { z } from "zod";
 import { ConfigurationError } from "./errors";
@@ -25,6 +26,7 @@ export const ENV = {
     endpoint: "AZURE_EMAIL_INVOICING_ENDPOINT",
     graphEndpoint: "AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT",
     token: "AZURE_EMAIL_INVOICING_TOKEN",
+    graphToken: "AZURE_EMAIL_INVOICING_GRAPH_TOKEN",
 } as const;
 
 /** Stack config keys, in one place. */
@@ -32,6 +34,7 @@ export const STACK_CONFIG = {
     endpoint: `${CONFIG_NAMESPACE}:endpoint`,
     graphEndpoint: `${CONFIG_NAMESPACE}:graphEndpoint`,
     token: `${CONFIG_NAMESPACE}:token`,
+    graphToken: `${CONFIG_NAMESPACE}:graphToken`,
 } as const;
 
 /** How requests are authenticated. */
@@ -61,10 +64,13 @@ export interface ClientSettings {
     endpoint: string;
     /** Microsoft Graph base URL without a trailing slash. */
     graphEndpoint: string;
+    /** How ARM requests are authenticated (scope `<endpoint>/.default`). */
     credential: CredentialSettings;
+    /** How Graph requests are authenticated (scope `<graphEndpoint>/.default`). */
+    graphCredential: CredentialSettings;
     retry: RetrySettings;
     /** Where each setting came from, for diagnostics (never the token itself). */
-    sources: { endpoint: Source; graphEndpoint: Source; credential: Source };
+    sources: { endpoint: Source; graphEndpoint: Source; credential: Source; graphCredential: Source };
 }
 
 export type Source = "explicit" | "stack" | "environment" | "default";
@@ -73,7 +79,10 @@ export type Source = "explicit" | "stack" | "environment" | "default";
 export interface SettingsLayer {
     endpoint?: string;
     graphEndpoint?: string;
+    /** A static ARM bearer token. */
     token?: string;
+    /** A static Graph bearer token (only needed when Graph is not served by the ARM endpoint's origin). */
+    graphToken?: string;
 }
 
 export const DEFAULT_RETRY: RetrySettings = {
@@ -95,18 +104,23 @@ const tokenSchema = z
     .min(1, { error: "is empty" })
     .refine((t) => !/[\s\0]/.test(t), { error: "contains whitespace or a line break; paste the token alone" });
 
+/** The value as it may be printed: any `user:password@` part is masked. */
+function redact(value: string): string {
+    return value.replace(/\/\/[^/@\s]*@/, "//***@");
+}
+
 function parseEndpoint(value: string, setting: string): string {
     let url: URL;
     try {
         url = new URL(value);
     } catch {
-        throw new ConfigurationError(setting, `'${value}' is not a URL; use e.g. ${DEFAULT_ARM_ENDPOINT} or the emulator's http://127.0.0.1:PORT`);
-    }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
-        throw new ConfigurationError(setting, `'${value}' must use https (plain http is only allowed for a local emulator on 127.0.0.1/localhost)`);
+        throw new ConfigurationError(setting, `'${redact(value)}' is not a URL; use e.g. ${DEFAULT_ARM_ENDPOINT} or the emulator's http://127.0.0.1:PORT`);
     }
     if (url.username || url.password || url.search || url.hash) {
-        throw new ConfigurationError(setting, `'${value}' must not carry credentials, a query or a fragment`);
+        throw new ConfigurationError(setting, `${url.origin} must be given without credentials, a query or a fragment`);
+    }
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+        throw new ConfigurationError(setting, `'${url.origin}' must use https (plain http is only allowed for a local emulator on 127.0.0.1/localhost)`);
     }
     return url.origin + url.pathname.replace(/\/+$/, "");
 }
@@ -122,14 +136,33 @@ function pick<K extends keyof SettingsLayer>(
     return undefined;
 }
 
+/** The name of a setting as the user set it, for error messages. */
+function settingName(source: Source | undefined, key: keyof SettingsLayer): string {
+    if (source === "stack") return STACK_CONFIG[key];
+    if (source === "environment") return ENV[key];
+    return key;
+}
+
 /** Reads the environment layer from an environment map (the caller passes `process.env`). */
 export function settingsFromEnvironment(env: Record<string, string | undefined>): SettingsLayer {
-    return { endpoint: env[ENV.endpoint], graphEndpoint: env[ENV.graphEndpoint], token: env[ENV.token] };
+    return { endpoint: env[ENV.endpoint], graphEndpoint: env[ENV.graphEndpoint], token: env[ENV.token], graphToken: env[ENV.graphToken] };
 }
 
 /** Reads the stack-config layer from a getter (e.g. Pulumi's dynamic `Config.get`). */
 export function settingsFromStackConfig(get: (key: string) => string | undefined): SettingsLayer {
-    return { endpoint: get(STACK_CONFIG.endpoint), graphEndpoint: get(STACK_CONFIG.graphEndpoint), token: get(STACK_CONFIG.token) };
+    return {
+        endpoint: get(STACK_CONFIG.endpoint),
+        graphEndpoint: get(STACK_CONFIG.graphEndpoint),
+        token: get(STACK_CONFIG.token),
+        graphToken: get(STACK_CONFIG.graphToken),
+    };
+}
+
+function tokenFrom(found: [Source, string] | undefined, key: "token" | "graphToken"): CredentialSettings | undefined {
+    if (!found) return undefined;
+    const parsed = tokenSchema.safeParse(found[1]);
+    if (!parsed.success) throw new ConfigurationError(settingName(found[0], key), parsed.error.issues[0]?.message ?? "is invalid");
+    return { kind: "token", token: parsed.data };
 }
 
 /**
@@ -139,6 +172,11 @@ export function settingsFromStackConfig(get: (key: string) => string | undefined
  * When the ARM endpoint is set but the Graph endpoint is not, Graph defaults
  * to the ARM endpoint if that is a loopback emulator (the emulator serves
  * both), and to public Graph otherwise.
+ *
+ * Each service gets a credential for its own audience. A static `token` is an
+ * ARM token; Graph uses `graphToken` when given, the same static token only
+ * when Graph is served from the ARM endpoint's origin (the emulator), and
+ * otherwise `DefaultAzureCredential` — an ARM token is never sent to Graph.
  */
 export function resolveSettings(layers: {
     explicit?: SettingsLayer;
@@ -152,15 +190,13 @@ export function resolveSettings(layers: {
         ["environment", layers.env],
     ];
     const ep = pick("endpoint", order);
-    const endpointSetting = ep?.[0] === "stack" ? STACK_CONFIG.endpoint : ep?.[0] === "environment" ? ENV.endpoint : "endpoint";
-    const endpoint = ep ? parseEndpoint(ep[1], endpointSetting) : DEFAULT_ARM_ENDPOINT;
+    const endpoint = ep ? parseEndpoint(ep[1], settingName(ep[0], "endpoint")) : DEFAULT_ARM_ENDPOINT;
 
     const gp = pick("graphEndpoint", order);
     let graphEndpoint: string;
     let graphSource: Source;
     if (gp) {
-        const setting = gp[0] === "stack" ? STACK_CONFIG.graphEndpoint : gp[0] === "environment" ? ENV.graphEndpoint : "graphEndpoint";
-        graphEndpoint = parseEndpoint(gp[1], setting);
+        graphEndpoint = parseEndpoint(gp[1], settingName(gp[0], "graphEndpoint"));
         graphSource = gp[0];
     } else if (isLoopbackHost(new URL(endpoint).hostname)) {
         graphEndpoint = endpoint;
@@ -171,21 +207,21 @@ export function resolveSettings(layers: {
     }
 
     const tk = pick("token", order);
-    let credential: CredentialSettings;
-    if (tk) {
-        const parsed = tokenSchema.safeParse(tk[1]);
-        if (!parsed.success) {
-            const setting = tk[0] === "stack" ? STACK_CONFIG.token : tk[0] === "environment" ? ENV.token : "token";
-            throw new ConfigurationError(setting, parsed.error.issues[0]?.message ?? "is invalid");
-        }
-        credential = { kind: "token", token: parsed.data };
-    } else {
-        credential = { kind: "azure" };
-    }
+    const gtk = pick("graphToken", order);
+    const credential: CredentialSettings = tokenFrom(tk, "token") ?? { kind: "azure" };
+    const sameOrigin = new URL(graphEndpoint).origin === new URL(endpoint).origin;
+    const graphCredential: CredentialSettings =
+        tokenFrom(gtk, "graphToken") ?? (credential.kind === "token" && sameOrigin ? credential : { kind: "azure" });
     if (credential.kind === "azure" && new URL(endpoint).protocol === "http:") {
         throw new ConfigurationError(
-            ep?.[0] === "environment" ? ENV.endpoint : STACK_CONFIG.endpoint,
+            settingName(ep?.[0], "endpoint"),
             `${endpoint} is a local emulator but no token is set: set ${ENV.token} (or ${STACK_CONFIG.token}) to one of the emulator's principal tokens`,
+        );
+    }
+    if (graphCredential.kind === "azure" && new URL(graphEndpoint).protocol === "http:") {
+        throw new ConfigurationError(
+            settingName(gp?.[0], "graphEndpoint"),
+            `${graphEndpoint} is a local emulator but no Graph token is set: set ${ENV.graphToken} (or ${STACK_CONFIG.graphToken})`,
         );
     }
 
@@ -193,13 +229,19 @@ export function resolveSettings(layers: {
         endpoint,
         graphEndpoint,
         credential,
+        graphCredential,
         retry: { ...DEFAULT_RETRY, ...(layers.retry ?? {}) },
-        sources: { endpoint: ep?.[0] ?? "default", graphEndpoint: graphSource, credential: tk?.[0] ?? "default" },
+        sources: {
+            endpoint: ep?.[0] ?? "default",
+            graphEndpoint: graphSource,
+            credential: tk?.[0] ?? "default",
+            graphCredential: gtk?.[0] ?? (graphCredential === credential ? (tk?.[0] ?? "default") : "default"),
+        },
     };
 }
 
 /** A short description of the settings that is safe to print or log (no token). */
 export function describeSettings(s: ClientSettings): string {
-    const cred = s.credential.kind === "token" ? "static bearer token" : "DefaultAzureCredential";
-    return `ARM ${s.endpoint} (${s.sources.endpoint}), Graph ${s.graphEndpoint} (${s.sources.graphEndpoint}), credential: ${cred} (${s.sources.credential})`;
+    const cred = (c: CredentialSettings) => (c.kind === "token" ? "static bearer token" : "DefaultAzureCredential");
+    return `ARM ${s.endpoint} (${s.sources.endpoint}), Graph ${s.graphEndpoint} (${s.sources.graphEndpoint}), credential: ${cred(s.credential)} (${s.sources.credential}), Graph credential: ${cred(s.graphCredential)} (${s.sources.graphCredential})`;
 }

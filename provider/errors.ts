@@ -1,6 +1,6 @@
 /**
  * The closed catalogue of errors this package raises (habit 9). Every failure
- * a caller can see is one of these three classes, and each says once whether
+ * a caller can see is one of these four classes, and each says once whether
  * it is worth retrying.
  *
  * - {@link AzureApiError}: Azure (or the emulator) answered with an error, or
@@ -123,9 +123,6 @@ export class MailDeliveryError extends Error {
     }
 }
 
-/** Any error of the catalogue. */
-export type KnownError = AzureApiError | ValidationError | ConfigurationError | MailDeliveryError;
-
 /** Whether `err` is worth retrying; unknown errors are treated as terminal. */
 export function isRetryable(err: unknown): boolean {
     return err instanceof AzureApiError || err instanceof MailDeliveryError ? err.retryable : false;
@@ -147,15 +144,4 @@ export function issuesFromZod(error: z.ZodError, prefix = ""): InputIssue[] {
         property: propertyPath(issue.path, prefix),
         reason: issue.message,
     }));
-}
-
-/**
- * Parses `value` with `schema`, or throws a {@link ValidationError} whose
- * issues name each property. `prefix` names the value when it is not an object
- * (e.g. `billingProfileName`).
- */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix = "", context?: string): z.output<S> {
-    const result = schema.safeParse(value);
-    if (!result.success) throw new ValidationError(issuesFromZod(result.error, prefix), context);
-    return result.data;
 }

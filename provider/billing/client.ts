@@ -19,7 +19,7 @@ import type { ClientSettings } from "../config";
 import { isLoopbackHost } from "../config";
 import { AzureApiError, ValidationError, issuesFromZod } from "../errors";
 import { buildRequest, operations, responseSchema, type AnyOperation } from "./contract";
-import { billingProfileRef, emailAddress, type BillingProfileRef } from "./names";
+import { type BillingProfileRef } from "./names";
 import {
     BILLING_PROFILE_READ_ONLY_PROPERTIES,
     parseErrorBody,
@@ -51,10 +51,25 @@ export interface InvoiceEmailUpdate {
     written: boolean;
 }
 
-/** The two fields as a caller passes them: a boolean and a list of single addresses. */
+/**
+ * The two fields as the client writes them. Recipients are checked to be
+ * single-line strings only: this is a JSON body, not a mail header, and the
+ * client must be able to write back whatever Azure held (a delete restores
+ * the recipients a profile had, which Azure may hold in forms our strict
+ * input schema refuses). User input is checked strictly before it gets here
+ * (`names.emailAddress`, in the resources' `check`).
+ */
 export const InvoiceEmailSettingsInput = z.object({
     invoiceEmailOptIn: z.boolean({ error: "must be true or false" }),
-    invoiceRecipients: z.array(emailAddress, { error: "must be a list of email addresses" }),
+    invoiceRecipients: z.array(
+        z
+            .string({ error: "must be a string" })
+            .trim()
+            .min(1, { error: "is empty" })
+            .max(254, { error: "is longer than 254 characters" })
+            .refine((r) => !/[\u0000-\u001f\u007f]/.test(r), { error: "contains a line break or another control character: give one address per entry" }),
+        { error: "must be a list of email addresses" },
+    ),
 });
 
 /** Reads the two email-invoice fields of a profile, with Azure's nulls as defaults. */
@@ -65,11 +80,15 @@ export function invoiceEmailSettingsOf(profile: BillingProfile): InvoiceEmailSet
     };
 }
 
+/** Lower-cases, trims, de-duplicates and sorts addresses: the canonical recipient list. */
+export function normaliseRecipients(list: readonly string[]): string[] {
+    return [...new Set(list.map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0))].sort();
+}
+
 /** Recipients compare as a set of lower-cased addresses. */
 export function sameRecipients(a: readonly string[], b: readonly string[]): boolean {
-    const norm = (xs: readonly string[]) => [...new Set(xs.map((x) => x.trim().toLowerCase()))].sort();
-    const x = norm(a);
-    const y = norm(b);
+    const x = normaliseRecipients(a);
+    const y = normaliseRecipients(b);
     return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
@@ -86,6 +105,12 @@ export function mergeInvoiceEmailSettings(profile: BillingProfile, desired: Invo
     const body: BillingProfilePutBody = { properties: properties as BillingProfilePutBody["properties"] };
     if (profile.tags) body.tags = profile.tags;
     return body;
+}
+
+function checkInvoiceEmailSettings(desired: InvoiceEmailSettings): InvoiceEmailSettings {
+    const checked = InvoiceEmailSettingsInput.safeParse(desired);
+    if (!checked.success) throw new ValidationError(issuesFromZod(checked.error), "invoice email settings: invalid input");
+    return checked.data;
 }
 
 function toValidationError(err: unknown, context: string): never {
@@ -220,7 +245,8 @@ export class BillingClient {
      */
     private async pollLongRunning(operation: AnyOperation, accepted: RawResponse): Promise<{ status: number; value: unknown; requestId?: string }> {
         const final = "final" in operation ? (operation.final as z.ZodType) : undefined;
-        const location = accepted.headers["location"] ?? accepted.headers["azure-asyncoperation"];
+        // Our operations complete via Location (`final-state-via: location` in the spec).
+        const location = accepted.headers["location"];
         if (!location) {
             throw new AzureApiError({
                 status: 202,
@@ -293,19 +319,29 @@ export class BillingClient {
 
     /**
      * Sets the opt-in and the additional recipients of a billing profile by
-     * read-merge-write: GET the profile, replace only `invoiceEmailOptIn` and
-     * `invoiceRecipients`, PUT it back without read-only properties, and
-     * follow a 202 to completion. Writes nothing when the profile already has
-     * the desired values (recipients compared case-insensitively as a set).
-     *
-     * Failure: nothing is written unless the PUT was accepted; a failed PUT
-     * leaves the profile as it was.
+     * read-merge-write: GET the profile, then {@link writeInvoiceEmailSettings}.
+     * The desired values are validated before any request.
      */
     async updateInvoiceEmailSettings(ref: BillingProfileRef, desired: InvoiceEmailSettings): Promise<InvoiceEmailUpdate> {
-        const checked = InvoiceEmailSettingsInput.safeParse(desired);
-        if (!checked.success) throw new ValidationError(issuesFromZod(checked.error), "updateInvoiceEmailSettings: invalid input");
-        desired = checked.data;
-        const current = await this.getBillingProfile(ref);
+        checkInvoiceEmailSettings(desired);
+        return this.writeInvoiceEmailSettings(ref, await this.getBillingProfile(ref), desired);
+    }
+
+    /**
+     * The write half of a read-merge-write, for callers that read the profile
+     * themselves (to record what it held first): replaces only
+     * `invoiceEmailOptIn` and `invoiceRecipients` of `current`, PUTs it back
+     * without read-only properties, and follows a 202 to completion. Writes
+     * nothing when `current` already has the desired values (recipients
+     * compared case-insensitively as a set).
+     *
+     * Failure: a refused PUT (4xx) changed nothing. A PUT that was accepted
+     * but not confirmed (long-running operation timed out, connection lost,
+     * 5xx after retries) may or may not have been applied: see
+     * `writeMayHaveApplied` in the resources.
+     */
+    async writeInvoiceEmailSettings(ref: BillingProfileRef, current: BillingProfile, desired: InvoiceEmailSettings): Promise<InvoiceEmailUpdate> {
+        desired = checkInvoiceEmailSettings(desired);
         const before = invoiceEmailSettingsOf(current);
         if (before.invoiceEmailOptIn === desired.invoiceEmailOptIn && sameRecipients(before.invoiceRecipients, desired.invoiceRecipients)) {
             return { profile: current, before, written: false };
@@ -459,10 +495,16 @@ export class BillingClient {
      * named one), requests the link, then fetches the bytes.
      */
     async downloadInvoicePdf(invoice: Invoice, billingAccountName: string, documentName?: string): Promise<{ bytes: Buffer; link: DocumentDownloadResult }> {
-        const docs = invoice.properties.documents ?? [];
-        const name = documentName ?? docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice")?.name ?? undefined;
-        const link = await this.requestInvoiceDownload(billingAccountName, invoice.name, name);
+        const link = await this.requestInvoiceDownload(billingAccountName, invoice.name, documentName ?? invoiceDocumentName(invoice));
         const bytes = await this.fetchDocument(link.url);
+        if (bytes.subarray(0, 5).toString("latin1") !== "%PDF-") {
+            throw new AzureApiError({
+                status: 200,
+                code: "InvalidDocument",
+                message: `the document of invoice ${invoice.name} is not a PDF (${bytes.length} bytes starting ${JSON.stringify(bytes.subarray(0, 16).toString("latin1"))})`,
+                operation: "downloadDocument",
+            });
+        }
         return { bytes, link };
     }
 
@@ -490,18 +532,17 @@ export class BillingClient {
     }
 }
 
+/** The name of an invoice's `Invoice` document (the PDF to send), when Azure lists one. */
+export function invoiceDocumentName(invoice: Invoice): string | undefined {
+    const docs = invoice.properties.documents ?? [];
+    return docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice")?.name ?? undefined;
+}
+
 /** Compares two role definition ids by their trailing GUID (Azure returns them at account or profile scope). */
 export function sameId(a: string | null | undefined, b: string | null | undefined): boolean {
     if (!a || !b) return false;
     const tail = (s: string) => s.split("/").filter(Boolean).pop()?.toLowerCase();
     return tail(a) === tail(b);
-}
-
-/** Validates a billing profile reference, throwing {@link ValidationError} naming the property. */
-export function parseProfileRef(value: unknown): BillingProfileRef {
-    const r = billingProfileRef.safeParse(value);
-    if (!r.success) throw new ValidationError(issuesFromZod(r.error));
-    return r.data;
 }
 
 /** Creates a client for resolved settings. */

@@ -31,7 +31,7 @@ export const REQUIRED_ROLE: Record<Access, string> = {
     read: "a role on the billing profile (owner, contributor, reader or invoice manager) or on its billing account",
     writeProfile: "the billing profile owner or contributor role (or billing account owner or contributor)",
     manageRoles: "the billing profile owner role (or billing account owner)",
-    signedIn: "a signed-in principal",
+    signedIn: "a signed-in principal (for Microsoft Graph, an app or user allowed to read users: User.Read.All)",
 };
 
 /** Responses by HTTP status; `null` means the status carries no body. */
@@ -190,7 +190,7 @@ export const operations = {
         api: "arm",
         path: `${BP}/invoices`,
         params: profileParams,
-        query: z.object({ periodStartDate: names.isoDate, periodEndDate: names.isoDate }),
+        query: z.object({ periodStartDate: names.isoDate.optional(), periodEndDate: names.isoDate.optional() }),
         responses: { 200: s.InvoiceList },
         access: "read",
     }),

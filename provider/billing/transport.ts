@@ -25,7 +25,7 @@ import {
     type PipelinePolicy,
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
-import { isLoopbackHost, type ClientSettings } from "../config";
+import { isLoopbackHost, type ClientSettings, type CredentialSettings } from "../config";
 import { AzureApiError } from "../errors";
 
 export const USER_AGENT_PREFIX = "azure-email-invoicing/0.1";
@@ -53,9 +53,9 @@ export function staticTokenCredential(token: string): TokenCredential {
     };
 }
 
-/** The credential the settings ask for. `DefaultAzureCredential` is loaded only when used. */
-export function credentialFromSettings(settings: ClientSettings): TokenCredential {
-    if (settings.credential.kind === "token") return staticTokenCredential(settings.credential.token);
+/** A credential as settings describe it. `DefaultAzureCredential` is loaded only when used. */
+export function credentialFrom(settings: CredentialSettings): TokenCredential {
+    if (settings.kind === "token") return staticTokenCredential(settings.token);
     // Loaded lazily: msal is heavy and the emulator path never needs it.
     const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
     return new DefaultAzureCredential();
@@ -123,10 +123,16 @@ export class Transport {
         readonly settings: ClientSettings,
         options: { httpClient?: HttpClient; credential?: TokenCredential } = {},
     ) {
-        const credential = options.credential ?? credentialFromSettings(settings);
+        const armCredential = options.credential ?? credentialFrom(settings.credential);
+        // One DefaultAzureCredential serves both audiences; a static token only its own.
+        const graphCredential =
+            options.credential ??
+            (settings.graphCredential === settings.credential || (settings.graphCredential.kind === "azure" && settings.credential.kind === "azure")
+                ? armCredential
+                : credentialFrom(settings.graphCredential));
         this.http = options.httpClient ?? createDefaultHttpClient();
-        this.arm = pipelineFor(settings, settings.endpoint, credential);
-        this.graph = pipelineFor(settings, settings.graphEndpoint, credential);
+        this.arm = pipelineFor(settings, settings.endpoint, armCredential);
+        this.graph = pipelineFor(settings, settings.graphEndpoint, graphCredential);
         this.anonymous = pipelineFor(settings, undefined, undefined);
     }
 

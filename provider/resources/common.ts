@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { AzureApiError, ConfigurationError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
-import { REQUIRED_ROLE, type Access } from "../billing/contract";
+import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
 
 /**
  * The value Pulumi's engine sends for an input that is not known yet (during
@@ -65,10 +65,17 @@ export interface DiffResult {
     replaces: string[];
     /** Properties whose values differ (for messages and tests). */
     changed: string[];
+    /** Delete the old resource before creating its replacement (default: create first). */
+    deleteBeforeReplace?: boolean;
 }
 
 /** The properties that locate a billing profile: a change to either replaces the resource. */
 export const PROFILE_KEYS = ["billingAccountName", "billingProfileName"] as const;
+
+/** What to check when Azure says a billing profile does not exist (the hint of a 404). */
+export function checkNames(ref: { billingAccountName: string; billingProfileName: string }): string {
+    return `Check billingAccountName '${ref.billingAccountName}' and billingProfileName '${ref.billingProfileName}' (the names from \`az billing profile list --account-name ...\`, not display names).`;
+}
 
 /** Which of the profile keys changed (unknown counts as changed). */
 export function changedProfileKeys(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
@@ -85,11 +92,6 @@ function topLevelFailures(key: string, issues: CheckFailure[]): CheckFailure[] {
     return issues.map((i) => (i.property === key ? i : { property: key, reason: `${i.property}: ${i.reason}` }));
 }
 
-/** Lower-cases, trims, de-duplicates and sorts addresses: the canonical recipient list. */
-export function normaliseRecipients(list: readonly string[]): string[] {
-    return [...new Set(list.map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0))].sort();
-}
-
 /** Names compare case-insensitively in ARM. */
 export function sameName(a: unknown, b: unknown): boolean {
     return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
@@ -97,14 +99,18 @@ export function sameName(a: unknown, b: unknown): boolean {
 
 /**
  * The error a resource operation raises: what we were doing, on what, Azure's
- * code and message, and for 401/403 the role the caller needs. The
+ * code and message, and for 401/403 the role the caller needs — the role the
+ * failed operation needs, as the contract records it. `notFound` is added to
+ * the message of a 404 (e.g. which inputs to check). The
  * {@link AzureApiError} stays reachable as `cause`.
  */
-export function operationError(what: string, err: unknown, access?: Access): Error {
+export function operationError(what: string, err: unknown, notFound?: string): Error {
     if (err instanceof AzureApiError) {
         let hint = "";
+        const access: Access | undefined = (operations as Record<string, { access: Access } | undefined>)[err.operation]?.access;
         if (err.status === 403 && access) hint = ` The caller needs ${REQUIRED_ROLE[access]}.`;
         if (err.status === 401) hint = " The credential was not accepted: check azure-email-invoicing:token / AZURE_EMAIL_INVOICING_TOKEN or your Azure login.";
+        if (err.status === 404 && notFound) hint = ` ${notFound}`;
         const rid = err.requestId ? ` (request id ${err.requestId})` : "";
         const status = err.status ? ` HTTP ${err.status}` : "";
         return new Error(`${what}: Azure ${err.operation} failed:${status} ${err.code}: ${err.azureMessage}${rid}.${hint}`, { cause: err });
@@ -113,6 +119,24 @@ export function operationError(what: string, err: unknown, access?: Access): Err
         return new Error(`${what}: ${err.message}`, { cause: err });
     }
     return err instanceof Error ? new Error(`${what}: ${err.message}`, { cause: err }) : new Error(`${what}: ${String(err)}`);
+}
+
+/**
+ * True when a write failed in a way that does not tell whether Azure applied
+ * it: the long-running operation timed out, the connection was lost, or the
+ * service kept answering 5xx. A refused write (4xx) changed nothing.
+ */
+export function writeMayHaveApplied(err: unknown): boolean {
+    return err instanceof AzureApiError && (err.code === "OperationTimedOut" || err.status === 0 || err.status >= 500);
+}
+
+/**
+ * Marks a create error with the id and outputs of what exists, so Pulumi
+ * records the resource (as one that failed to initialise) instead of losing
+ * it: Pulumi's dynamic-provider host reads `id`, `properties` and `reasons`.
+ */
+export function withPartialResource(error: Error, id: string, properties: Record<string, unknown>): Error {
+    return Object.assign(error, { id, properties, reasons: [error.message] });
 }
 
 /** Re-raises the failures of a `check` as a ValidationError (for handlers called without `check`). */

@@ -7,8 +7,10 @@
  * Lifecycle contract:
  * - create: reads the profile, records the prior opt-in and recipients in
  *   state, then writes only those two fields (read-merge-write). If the
- *   profile already has the desired values nothing is written. If the write
- *   fails nothing was changed, and nothing is recorded.
+ *   profile already has the desired values nothing is written. If Azure
+ *   refuses the write nothing was changed and nothing is recorded; if the
+ *   write may have been applied, Pulumi records the resource with the prior
+ *   values (see `create`).
  * - read: returns the live values, as outputs and as inputs (so refresh
  *   shows portal changes and names the property); a profile that no longer
  *   exists returns no id.
@@ -18,7 +20,7 @@
  */
 import { z } from "zod";
 import type { BillingClient } from "../billing/client";
-import { invoiceEmailSettingsOf } from "../billing/client";
+import { invoiceEmailSettingsOf, normaliseRecipients, sameRecipients } from "../billing/client";
 import * as names from "../billing/names";
 import type { BillingProfile } from "../billing/schemas";
 import { AzureApiError } from "../errors";
@@ -26,11 +28,13 @@ import {
     checkProperties,
     containsUnknown,
     isUnknown,
-    normaliseRecipients,
     operationError,
     packageVersion,
     requireNoFailures,
     changedProfileKeys,
+    checkNames,
+    withPartialResource,
+    writeMayHaveApplied,
     type CheckFailure,
     type DiffResult,
 } from "./common";
@@ -100,12 +104,8 @@ export function diff(olds: Record<string, unknown>, news: Record<string, unknown
     const changed = [...replaces];
     if (isUnknown(news.enabled) || olds.enabled !== news.enabled) changed.push("enabled");
     const newRecipients = news.additionalRecipients ?? [];
-    if (containsUnknown(newRecipients)) {
+    if (containsUnknown(newRecipients) || !sameRecipients((olds.additionalRecipients as string[] | undefined) ?? [], newRecipients as string[])) {
         changed.push("additionalRecipients");
-    } else {
-        const a = normaliseRecipients((olds.additionalRecipients as string[] | undefined) ?? []);
-        const b = normaliseRecipients(newRecipients as string[]);
-        if (a.length !== b.length || a.some((v, i) => v !== b[i])) changed.push("additionalRecipients");
     }
     return { changes: changed.length > 0, replaces, changed };
 }
@@ -125,7 +125,8 @@ export function outputsFor(
         billingProfileId: profile.id,
         billingProfileDisplayName: profile.properties.displayName ?? "",
         priorEnabled: prior.priorEnabled,
-        priorAdditionalRecipients: normaliseRecipients(prior.priorAdditionalRecipients),
+        // Exactly as Azure held them: delete writes them back as they were.
+        priorAdditionalRecipients: [...prior.priorAdditionalRecipients],
         providerVersion: packageVersion(),
     };
 }
@@ -162,27 +163,34 @@ function describe(ref: { billingAccountName: string; billingProfileName: string 
 
 /**
  * Creates the setting. Returns the profile's ARM id as the resource id.
- * Failure: if reading the profile or writing it fails, nothing was changed
- * and the error says why; nothing is left for Pulumi to record.
+ *
+ * Failure: if reading the profile fails or Azure refuses the write, nothing
+ * was changed and nothing is left for Pulumi to record. If the write was
+ * accepted but not confirmed (it may have been applied), the error carries
+ * the profile's id and the prior values read before the write, so Pulumi
+ * records the resource and a later delete can still restore them.
  */
 export async function create(client: BillingClient, news: Record<string, unknown>): Promise<{ id: string; outs: Outputs }> {
     const inputs = parseInputs(news);
     const what = `creating ${describe(inputs)}`;
-    let before;
+    let current;
     try {
-        const result = await client.updateInvoiceEmailSettings(inputs, {
+        current = await client.getBillingProfile(inputs);
+    } catch (err) {
+        throw operationError(what, err, checkNames(inputs));
+    }
+    const found = invoiceEmailSettingsOf(current);
+    const prior = { priorEnabled: found.invoiceEmailOptIn, priorAdditionalRecipients: found.invoiceRecipients };
+    try {
+        const result = await client.writeInvoiceEmailSettings(inputs, current, {
             invoiceEmailOptIn: inputs.enabled,
             invoiceRecipients: inputs.additionalRecipients,
         });
-        before = result;
+        return { id: result.profile.id, outs: outputsFor(result.profile, inputs, prior) };
     } catch (err) {
-        throw operationError(what, notFoundHint(err, inputs), "writeProfile");
+        const error = operationError(what, err, checkNames(inputs));
+        throw writeMayHaveApplied(err) ? withPartialResource(error, current.id, outputsFor(current, inputs, prior)) : error;
     }
-    const outs = outputsFor(before.profile, inputs, {
-        priorEnabled: before.before.invoiceEmailOptIn,
-        priorAdditionalRecipients: before.before.invoiceRecipients,
-    });
-    return { id: before.profile.id, outs };
 }
 
 /**
@@ -222,7 +230,7 @@ export async function read(
     try {
         profile = await client.tryGetBillingProfile(old);
     } catch (err) {
-        throw operationError(`reading ${describe(old)}`, err, "read");
+        throw operationError(`reading ${describe(old)}`, err);
     }
     if (!profile) return undefined;
     const outs = outputsFor(profile, old, old);
@@ -240,7 +248,7 @@ export async function update(client: BillingClient, olds: Record<string, unknown
         });
         return outputsFor(result.profile, inputs, old);
     } catch (err) {
-        throw operationError(`updating ${describe(inputs)}`, notFoundHint(err, inputs), "writeProfile");
+        throw operationError(`updating ${describe(inputs)}`, err, checkNames(inputs));
     }
 }
 
@@ -259,19 +267,7 @@ export async function remove(client: BillingClient, props: Record<string, unknow
     } catch (err) {
         // The profile is gone (its read answered 404): nothing to restore.
         if (err instanceof AzureApiError && err.notFound && err.operation === "getBillingProfile") return;
-        throw operationError(`deleting ${describe(old)} (restoring the values it found at create)`, err, "writeProfile");
+        throw operationError(`deleting ${describe(old)} (restoring the values it found at create)`, err);
     }
 }
 
-function notFoundHint(err: unknown, ref: { billingAccountName: string; billingProfileName: string }): unknown {
-    if (err instanceof AzureApiError && err.notFound) {
-        return new AzureApiError({
-            status: err.status,
-            code: err.code,
-            message: `${err.azureMessage} — check billingAccountName '${ref.billingAccountName}' and billingProfileName '${ref.billingProfileName}' (az billing profile list --account-name ...)`,
-            operation: err.operation,
-            requestId: err.requestId,
-        });
-    }
-    return err;
-}

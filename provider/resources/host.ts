@@ -31,7 +31,7 @@ interface ConfigureRequest {
 /** What one resource kind implements; the same shape for both. */
 interface ResourceModule {
     check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] };
-    diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[] };
+    diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace?: boolean };
     create(client: BillingClient, news: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }>;
     /** `inputs`, when given, replace the inputs in state on refresh (the live values as inputs). */
     read(
@@ -82,7 +82,7 @@ export function host(kind: ResourceKind, abi: number) {
         },
         async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
             const d = impl.diff(olds, news);
-            return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: false };
+            return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace ?? false };
         },
         async create(inputs: Record<string, unknown>) {
             return impl.create(client(), inputs);

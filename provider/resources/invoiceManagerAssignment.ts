@@ -26,12 +26,15 @@ import type { BillingRoleAssignment } from "../billing/schemas";
 import { AzureApiError } from "../errors";
 import {
     changedProfileKeys,
+    checkNames,
     checkProperties,
     containsUnknown,
     operationError,
     packageVersion,
     requireNoFailures,
     sameName,
+    withPartialResource,
+    writeMayHaveApplied,
     type CheckFailure,
     type DiffResult,
 } from "./common";
@@ -106,32 +109,42 @@ export function check(news: Record<string, unknown>): { inputs: Record<string, u
 
 /**
  * Any change that names another principal or profile replaces the
- * assignment. A change that still names the same principal (email swapped for
- * the same user's object id, or a tenant id added) is an in-place update, so a
- * replace never deletes the assignment its replacement adopted.
+ * assignment; a change that still names the same principal (email swapped for
+ * the same user's object id) is an in-place update.
+ *
+ * A replace creates the new assignment before deleting the old one, except
+ * when the new inputs may name the same user on the same profile: then the
+ * replacement would adopt the very assignment the old resource deletes next,
+ * so the old one is deleted first (`deleteBeforeReplace`). That is the case
+ * when the user cannot be told apart without Graph (an object id swapped for
+ * an email that is not the recorded one, unknown values) and when only the
+ * tenant changes (Azure records the tenant on the assignment).
  */
 export function diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult {
     const replaces = changedProfileKeys(olds, news);
+    const sameProfile = replaces.length === 0;
     const changed: string[] = [];
-    const samePrincipal = (): boolean | "unknown" => {
-        if (containsUnknown(news.userEmailAddress) || containsUnknown(news.principalId)) return "unknown";
-        if (typeof news.principalId === "string") return sameName(olds.principalId, news.principalId);
-        if (typeof news.userEmailAddress === "string") return sameName(olds.userEmailAddress, news.userEmailAddress);
-        return false;
-    };
-    const same = samePrincipal();
     const principalKey = typeof news.principalId === "string" || containsUnknown(news.principalId) ? "principalId" : "userEmailAddress";
-    if (same !== true) replaces.push(principalKey);
-    else {
-        const oldSource = olds.principalSource;
-        if (oldSource !== principalKey) changed.push(principalKey);
-        if (principalKey === "principalId" && news.principalTenantId !== undefined && !sameName(olds.principalTenantId, news.principalTenantId)) {
-            if (containsUnknown(news.principalTenantId)) replaces.push("principalTenantId");
-            else changed.push("principalTenantId");
-        }
+    let verdict: "same" | "other" | "unsure";
+    if (containsUnknown(news.userEmailAddress) || containsUnknown(news.principalId)) verdict = "unsure";
+    else if (principalKey === "principalId") verdict = sameName(olds.principalId, news.principalId) ? "same" : "other";
+    else if (sameName(olds.userEmailAddress, news.userEmailAddress)) verdict = "same";
+    // Two sign-in names are two users; an object id's mailbox may not be its sign-in name.
+    else verdict = olds.principalSource === "userEmailAddress" ? "other" : "unsure";
+
+    let deleteBeforeReplace = false;
+    if (verdict === "same") {
+        if (olds.principalSource !== principalKey) changed.push(principalKey);
+    } else {
+        replaces.push(principalKey);
+        if (verdict === "unsure" && sameProfile) deleteBeforeReplace = true;
+    }
+    if (principalKey === "principalId" && news.principalTenantId !== undefined && !sameName(olds.principalTenantId, news.principalTenantId)) {
+        replaces.push("principalTenantId");
+        if (verdict !== "other" && sameProfile) deleteBeforeReplace = true;
     }
     changed.push(...replaces);
-    return { changes: changed.length > 0, replaces, changed: [...new Set(changed)] };
+    return { changes: changed.length > 0, replaces, changed: [...new Set(changed)], deleteBeforeReplace };
 }
 
 /** Finds an assignment of the role to the principal among a profile's assignments. */
@@ -236,7 +249,7 @@ export async function create(client: BillingClient, news: Record<string, unknown
         role = await client.resolveRoleDefinition(inputs, INVOICE_MANAGER_ROLE_NAME);
         existing = findAssignment(await client.listRoleAssignments(inputs), principal.principalId, role.id);
     } catch (err) {
-        throw operationError(what, err, "read");
+        throw operationError(what, err, checkNames(inputs));
     }
     const ctx = {
         billingAccountName: inputs.billingAccountName,
@@ -262,16 +275,14 @@ export async function create(client: BillingClient, news: Record<string, unknown
         const outs = outputsFor(created, { ...ctx, adopted: false });
         return { id: created.id, outs };
     } catch (err) {
-        const error = operationError(what, err, "manageRoles");
+        const error = operationError(what, err);
         // Accepted but not confirmed (e.g. the long-running operation timed out): report what exists.
-        if (err instanceof AzureApiError && (err.code === "OperationTimedOut" || err.status === 0 || err.status >= 500)) {
+        if (writeMayHaveApplied(err)) {
             const found = await client
                 .listRoleAssignments(inputs)
                 .then((all) => findAssignment(all, principal.principalId, role.id))
                 .catch(() => undefined);
-            if (found) {
-                throw Object.assign(error, { id: found.id, properties: outputsFor(found, { ...ctx, adopted: false }), reasons: [error.message] });
-            }
+            if (found) throw withPartialResource(error, found.id, outputsFor(found, { ...ctx, adopted: false }));
         }
         throw error;
     }
@@ -284,7 +295,7 @@ export async function read(client: BillingClient, id: string, props: Record<stri
     try {
         live = await client.tryGetRoleAssignment(old, old.billingRoleAssignmentName);
     } catch (err) {
-        throw operationError(`reading ${describe(old, old.userEmailAddress ?? old.principalId)}`, err, "read");
+        throw operationError(`reading ${describe(old, old.userEmailAddress ?? old.principalId)}`, err);
     }
     if (!live) return undefined;
     const outs = outputsFor(live, {
@@ -304,7 +315,7 @@ export async function update(client: BillingClient, olds: Record<string, unknown
     try {
         live = await client.tryGetRoleAssignment(old, old.billingRoleAssignmentName);
     } catch (err) {
-        throw operationError(what, err, "read");
+        throw operationError(what, err);
     }
     if (!live) {
         throw operationError(what, new AzureApiError({
@@ -332,6 +343,6 @@ export async function remove(client: BillingClient, props: Record<string, unknow
     try {
         await client.deleteRoleAssignment(old, old.billingRoleAssignmentName);
     } catch (err) {
-        throw operationError(`deleting ${describe(old, old.userEmailAddress ?? old.principalId)}`, err, "manageRoles");
+        throw operationError(`deleting ${describe(old, old.userEmailAddress ?? old.principalId)}`, err);
     }
 }

@@ -123,12 +123,36 @@ describe("EmailInvoiceSetting handlers", () => {
         expect(heldProfile(state, ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(false);
     });
 
+    it("a write that may have been applied is reported with the profile id and the prior values, so Pulumi records it", async () => {
+        const alice = emu.client("alice", { maxRetries: 1 });
+        await alice.updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: ["Old-AP@Contoso.com"] });
+        await emu.admin.faults({ status: 500, methods: ["PUT"] });
+        const err = await setting.create(alice, setting.check({ ...ops, enabled: true }).inputs).catch((e) => e);
+        expect(err.message).to.include("putBillingProfile");
+        expect(err.id).to.equal(`/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}`);
+        expect(err.properties).to.deep.include({ priorEnabled: false, priorAdditionalRecipients: ["Old-AP@Contoso.com"] });
+        await emu.admin.clearFaults();
+        // A refused write (4xx) is not reported as a resource: nothing was changed.
+        const refused = await setting.create(emu.client("carol"), setting.check({ ...ops, enabled: true }).inputs).catch((e) => e);
+        expect(refused).to.not.have.property("id");
+    });
+
+    it("delete restores the prior recipients exactly as Azure held them", async () => {
+        const alice = emu.client("alice");
+        await alice.updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: ["Old-AP@Contoso.com", "ar@contoso.com"] });
+        const { outs } = await setting.create(alice, setting.check({ ...ops, enabled: true, additionalRecipients: ["ap@contoso.com"] }).inputs);
+        expect(outs.priorAdditionalRecipients).to.deep.equal(["Old-AP@Contoso.com", "ar@contoso.com"]);
+        await setting.remove(alice, outs);
+        expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceRecipients).to.deep.equal(["Old-AP@Contoso.com", "ar@contoso.com"]);
+    });
+
     it("a reader gets an error naming the role needed, and nothing changes", async () => {
         const err = await setting.create(emu.client("carol"), setting.check({ ...ops, enabled: true }).inputs).catch((e) => e);
         expect(err).to.be.instanceOf(Error);
         expect(err.message).to.include("creating EmailInvoiceSetting on billing profile");
         expect(err.message).to.include("AuthorizationFailed");
         expect(err.message).to.match(/needs the billing profile owner or contributor role/);
+        expect(err).to.not.have.property("id");
         expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(false);
     });
 

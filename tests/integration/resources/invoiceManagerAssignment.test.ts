@@ -88,6 +88,24 @@ describe("InvoiceManagerAssignment handlers", () => {
         expect(assignmentsOf(state, ops.billingProfileName, b.outs.principalId)).to.have.length(1);
     });
 
+    it("swapping an object id for the same user's sign-in name deletes first, so the user keeps the role", async () => {
+        const alice = emu.client("alice");
+        const kiosk = SEED.users.kiosk; // a reader on the profile with no mailbox: Graph gives no email for its id
+        const old = await assignment.create(alice, assignment.check({ ...ops, principalId: kiosk.id }).inputs);
+        expect(old.outs.userEmailAddress).to.equal(undefined);
+        const next = assignment.check({ ...ops, userEmailAddress: kiosk.userPrincipalName }).inputs;
+        const d = assignment.diff(old.outs, next);
+        expect(d.replaces).to.deep.equal(["userEmailAddress"]);
+        expect(d.deleteBeforeReplace).to.equal(true);
+        // The engine's order for deleteBeforeReplace: delete the old, then create the new.
+        await assignment.remove(alice, old.outs);
+        const created = await assignment.create(alice, next);
+        expect(created.outs.principalId).to.equal(kiosk.id);
+        expect(await assignment.read(alice, created.id, created.outs)).to.not.equal(undefined);
+        const held = assignmentsOf(await emu.admin.state(), ops.billingProfileName, kiosk.id).filter((a) => a.roleDefinitionName === "40000000-aaaa-bbbb-cccc-100000000004");
+        expect(held).to.have.length(1);
+    });
+
     it("a contributor cannot assign roles: the error names the owner role, nothing is created", async () => {
         const err = await assignment.create(emu.client("bob"), assignment.check({ ...ops, userEmailAddress: "jane@contoso.com" }).inputs).catch((e) => e);
         expect(err.message).to.include("AuthorizationFailed");

@@ -14,7 +14,8 @@ describe("settings precedence", () => {
         expect(s.endpoint).to.equal(DEFAULT_ARM_ENDPOINT);
         expect(s.graphEndpoint).to.equal(DEFAULT_GRAPH_ENDPOINT);
         expect(s.credential).to.deep.equal({ kind: "azure" });
-        expect(s.sources).to.deep.equal({ endpoint: "default", graphEndpoint: "default", credential: "default" });
+        expect(s.graphCredential).to.deep.equal({ kind: "azure" });
+        expect(s.sources).to.deep.equal({ endpoint: "default", graphEndpoint: "default", credential: "default", graphCredential: "default" });
     });
 
     it("environment < stack config < explicit", () => {
@@ -32,6 +33,36 @@ describe("settings precedence", () => {
         expect(resolveSettings({ explicit: { endpoint: "https://management.azure.com", token: "t" } }).graphEndpoint).to.equal(DEFAULT_GRAPH_ENDPOINT);
     });
 
+    it("never sends an ARM token to Graph: Graph gets its own token, the same one only on the emulator's origin", () => {
+        const emulator = resolveSettings({ env });
+        expect(emulator.graphCredential).to.deep.equal({ kind: "token", token: "env-token" });
+        const real = resolveSettings({ explicit: { token: "arm-only" } });
+        expect(real.credential).to.deep.equal({ kind: "token", token: "arm-only" });
+        expect(real.graphCredential).to.deep.equal({ kind: "azure" });
+        const both = resolveSettings({ explicit: { token: "arm-only" }, env: settingsFromEnvironment({ AZURE_EMAIL_INVOICING_GRAPH_TOKEN: "graph-only" }) });
+        expect(both.graphCredential).to.deep.equal({ kind: "token", token: "graph-only" });
+        expect(both.sources.graphCredential).to.equal("environment");
+        // An emulator Graph on another origin needs its own token.
+        expect(() => resolveSettings({ explicit: { endpoint: "http://127.0.0.1:1", graphEndpoint: "http://127.0.0.1:2", token: "t" } })).to.throw(
+            ConfigurationError,
+            /AZURE_EMAIL_INVOICING_GRAPH_TOKEN/,
+        );
+    });
+
+    it("never prints credentials given inside an endpoint URL", () => {
+        const err = (() => {
+            try {
+                resolveSettings({ env: { endpoint: "https://admin:S3cr3tP4ss@management.azure.com" } });
+            } catch (e) {
+                return e as Error;
+            }
+        })();
+        expect(err).to.be.instanceOf(ConfigurationError);
+        expect(err!.message).to.include("without credentials");
+        expect(err!.message).to.not.include("S3cr3tP4ss");
+        expect(() => resolveSettings({ env: { endpoint: "ftp://u:S3cr3t@host" } })).to.throw(ConfigurationError).with.property("message").that.does.not.include("S3cr3t");
+    });
+
     it("refuses plain http off loopback, URLs with credentials, and bad tokens, naming the setting", () => {
         expect(() => resolveSettings({ env: { endpoint: "http://billing.example.com", token: "t" } })).to.throw(ConfigurationError, /AZURE_EMAIL_INVOICING_ENDPOINT.*https/);
         expect(() => resolveSettings({ stack: { endpoint: "https://user:pw@management.azure.com" } })).to.throw(ConfigurationError, /azure-email-invoicing:endpoint/);
@@ -43,6 +74,6 @@ describe("settings precedence", () => {
     it("never prints the token", () => {
         const s = resolveSettings({ env, stack });
         expect(describeSettings(s)).to.not.include("stack-token");
-        expect(describeSettings(s)).to.include("static bearer token (stack)");
+        expect(describeSettings(s)).to.include("credential: static bearer token (stack)");
     });
 });

@@ -73,7 +73,34 @@ describe("InvoiceManagerAssignment diff", () => {
         expect(d.changed).to.deep.equal(["principalId"]);
     });
 
-    it("replaces when the principal is unknown", () => {
-        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: UNKNOWN }).replaces).to.deep.equal(["userEmailAddress"]);
+    it("replaces when the principal is unknown, deleting first (it may be the same user)", () => {
+        const d = assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: UNKNOWN });
+        expect(d.replaces).to.deep.equal(["userEmailAddress"]);
+        expect(d.deleteBeforeReplace).to.equal(true);
+    });
+
+    it("creates the replacement first when it provably names another user", () => {
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: "bob@contoso.com" }).deleteBeforeReplace).to.equal(false);
+        expect(assignment.diff(olds, { billingAccountName: BA, billingProfileName: BP, principalId: "b0000000-0000-4000-8000-00000000000b" }).deleteBeforeReplace).to.equal(false);
+    });
+
+    it("deletes first when an object id is swapped for an email that may be the same user's", () => {
+        // Given by id; Graph had no mailbox for the user, so no email is recorded.
+        const byId = { ...olds, principalSource: "principalId", userEmailAddress: undefined };
+        const d = assignment.diff(byId, { billingAccountName: BA, billingProfileName: BP, userEmailAddress: "kiosk@contoso.onmicrosoft.com" });
+        expect(d.replaces).to.deep.equal(["userEmailAddress"]);
+        expect(d.deleteBeforeReplace).to.equal(true);
+        // On another profile the replacement is another assignment: create first.
+        const other = assignment.diff(byId, { billingAccountName: BA, billingProfileName: "FINC-2222-BP2-BBB", userEmailAddress: "kiosk@contoso.onmicrosoft.com" });
+        expect(other.deleteBeforeReplace).to.equal(false);
+    });
+
+    it("a tenant change replaces the assignment, deleting first (same user, same role)", () => {
+        const withTenant = { ...olds, principalSource: "principalId", principalTenantId: "5f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" };
+        const same = assignment.diff(withTenant, { billingAccountName: BA, billingProfileName: BP, principalId: JANE_ID, principalTenantId: "5F1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D" });
+        expect(same.changes).to.equal(false);
+        const d = assignment.diff(withTenant, { billingAccountName: BA, billingProfileName: BP, principalId: JANE_ID, principalTenantId: "c0000000-0000-4000-8000-00000000000c" });
+        expect(d.replaces).to.deep.equal(["principalTenantId"]);
+        expect(d.deleteBeforeReplace).to.equal(true);
     });
 });
