@@ -380,7 +380,10 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
 
     listInvoices(ctx, { query }) {
         const scope = profileScope(ctx);
-        if (query.periodStartDate > query.periodEndDate) {
+        // Both dates are optional in 2024-04-01 (required in 2020-05-01): a missing one leaves that side unbounded.
+        const from = query.periodStartDate;
+        const to = query.periodEndDate;
+        if (from !== undefined && to !== undefined && from > to) {
             throw fail.badRequest(
                 "InvalidQueryParameterValue",
                 `periodStartDate (${query.periodStartDate}) is after periodEndDate (${query.periodEndDate}).`,
@@ -392,7 +395,7 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
                 .filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name))
                 .filter((i) => {
                     const day = String(i.properties.invoiceDate ?? "").slice(0, 10);
-                    return day >= query.periodStartDate && day <= query.periodEndDate;
+                    return (from === undefined || day >= from) && (to === undefined || day <= to);
                 })
                 .sort((a, b) => String(a.properties.invoiceDate).localeCompare(String(b.properties.invoiceDate)) || a.name.localeCompare(b.name))
                 .map(invoiceView),

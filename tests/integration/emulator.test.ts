@@ -563,10 +563,21 @@ describe("emulator: invoices", () => {
         expect(await list("2025-01-01", "2025-01-01")).to.deep.equal(["2025-01-01"]);
     });
 
-    it("requires periodStartDate and periodEndDate as YYYY-MM-DD", async () => {
-        const missing = await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: { periodStartDate: "2025-01-01" } });
-        expect(missing.status).to.equal(400);
-        expect(missing.body.error.target).to.equal("periodEndDate");
+    it("takes periodStartDate and periodEndDate as optional, as 2024-04-01 does: a missing one leaves that side unbounded", async () => {
+        const days = async (query: Record<string, string>) => {
+            const r = await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query });
+            expect(r.status, r.text).to.equal(200);
+            return r.body.value.map((i: { properties: { invoiceDate: string } }) => i.properties.invoiceDate.slice(0, 10));
+        };
+        expect(await days({})).to.deep.equal(["2025-01-01", "2025-02-01", "2025-03-01"]);
+        expect(await days({ periodStartDate: "2025-02-01" })).to.deep.equal(["2025-02-01", "2025-03-01"]);
+        expect(await days({ periodEndDate: "2025-02-01" })).to.deep.equal(["2025-01-01", "2025-02-01"]);
+    });
+
+    it("refuses dates that are not YYYY-MM-DD, and a start after the end", async () => {
+        const notADate = await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: { periodEndDate: "03-01-2025" } });
+        expect(notADate.status).to.equal(400);
+        expect(notADate.body.error.target).to.equal("periodEndDate");
         const bad = await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: { periodStartDate: "2025-02-30", periodEndDate: "2025-03-01" } });
         expect(bad.status).to.equal(400);
         const reversed = await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: { periodStartDate: "2025-03-01", periodEndDate: "2025-01-01" } });
