@@ -7,24 +7,13 @@
  * recipient or a message.
  */
 import { expect } from "chai";
-import { Ledger, type DeliveryRow } from "../../../provider/reconciler/ledger";
 import { messageIdFor } from "../../../provider/reconciler/message";
 import type { SinkVerdict } from "../../../cli/smtp-sink";
-import { SEED, countByMessageId, deferred, mailOf, spawnCli, startWorld, type World } from "./world";
+import { SEED, countByMessageId, deferred, ledgerRows, mailOf, spawnCli, startWorld, type World } from "./world";
 
 const OPS = SEED.profiles.operations;
 const EXTRA = ["ap@contoso.com", "controller@contoso.com"];
 const RECIPIENTS = [...mailOf("alice", "bob", "carol"), ...EXTRA];
-
-function rows(world: World): DeliveryRow[] {
-    const ledger = Ledger.openExisting(world.ledger);
-    if (!ledger) return [];
-    try {
-        return ledger.deliveries();
-    } finally {
-        ledger.close();
-    }
-}
 
 /** Waits (polling the sink, no assertion on time) until `cond` holds. */
 async function until(cond: () => boolean): Promise<void> {
@@ -85,7 +74,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
             child.kill("SIGKILL");
             const exit = await child.exited;
             expect(exit.signal).to.equal("SIGKILL");
-            const held = rows(world).filter((d) => d.state === "sending");
+            const held = ledgerRows(world).filter((d) => d.state === "sending");
             for (const d of held) inFlightAtKills.add(d.messageId);
             // The server answers the held commands to a dead client (and may keep those messages).
             gate.open(verdictAfterKill);
@@ -97,7 +86,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         holdRcpt = true;
         const held1 = await killWhile(rcptGate, undefined);
         holdRcpt = false;
-        expect(rows(world)).to.have.length(150);
+        expect(ledgerRows(world)).to.have.length(150);
         expect(held1.length).to.be.at.least(1);
         expect(world.sink.accepted).to.equal(0);
 
@@ -117,7 +106,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         const exit = await last.exited;
         expect(exit.code, last.output()).to.equal(0);
 
-        const stored = rows(world);
+        const stored = ledgerRows(world);
         expect(stored).to.have.length(150);
         expect(stored.filter((d) => d.state !== "sent").map((d) => `${d.invoiceName}|${d.recipient}|${d.state}`)).to.deep.equal([]);
         const counts = countByMessageId(world.sink);
@@ -136,7 +125,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         const counts = countByMessageId(world.sink);
         expect([...counts.keys()].sort()).to.deep.equal(expectedIds);
         for (const [id, n] of counts) expect(n, `${id} delivered ${n} times`).to.equal(1);
-        expect(rows(world).every((d) => d.state === "sent" && d.attempts === 1)).to.equal(true);
+        expect(ledgerRows(world).every((d) => d.state === "sent" && d.attempts === 1)).to.equal(true);
         // What each says it sent adds up to the deliveries, and the plan was made once.
         const [sa, sb] = [a, b].map((c) => JSON.parse(c.stdoutText()).totals as { sent: number; planned: number });
         expect(sa.sent + sb.sent).to.equal(100);
@@ -159,7 +148,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         const exit = await child.exited;
         expect(exit.signal).to.equal(null);
         expect(exit.code, child.output()).to.equal(1); // stopped with deliveries left planned
-        const stored = rows(world);
+        const stored = ledgerRows(world);
         expect(stored.filter((d) => d.state === "sending")).to.deep.equal([]);
         const accepted = new Set(world.sink.messages.map((m) => m.messageId));
         for (const d of stored) expect(d.state === "sent", `${d.messageId} ${d.state}`).to.equal(accepted.has(d.messageId));

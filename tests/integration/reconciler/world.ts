@@ -11,11 +11,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { simpleParser, type ParsedMail } from "mailparser";
-import { startEmulator, SEED, type EmulatorHandle } from "../../../emulator";
-import { createBillingClient, type BillingClient } from "../../../provider/billing/client";
-import { resolveSettings } from "../../../provider/config";
+import type { BillingClient } from "../../../provider/billing/client";
+import { Ledger, type DeliveryRow } from "../../../provider/reconciler/ledger";
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "../../../cli/smtp-sink";
 import { main } from "../../../cli/main";
+import { SEED, startTestEmulator, type RequestLogEntry, type TestEmulator } from "../../support/emulator";
 
 export { SEED };
 export type SeedUser = keyof typeof SEED.users;
@@ -27,11 +27,11 @@ export const CLI = path.resolve(__dirname, "../../../cli/main.js");
 export const FROM = "Contoso Billing <billing@contoso.com>";
 
 export interface World {
-    emulator: EmulatorHandle;
+    emulator: TestEmulator;
     sink: SmtpSink;
     dir: string;
     ledger: string;
-    /** A billing client acting as a seeded user. */
+    /** A billing client acting as a seeded user, with the fast retries of tests/support/emulator.ts. */
     client(user: SeedUser): BillingClient;
     /** The environment a reconciler needs, with the token of `user` (default: grace, the MCA account owner). */
     env(user?: SeedUser): Record<string, string>;
@@ -40,7 +40,7 @@ export interface World {
     /** Issues a new invoice dated now (admin API), returning its name. */
     issueInvoice(profile: SeedProfile): Promise<string>;
     /** Azure-facing requests the emulator logged. */
-    requests(): Promise<Array<{ method: string; path: string; operation?: string | null; status: number }>>;
+    requests(): Promise<RequestLogEntry[]>;
     clearRequests(): Promise<void>;
     close(): Promise<void>;
 }
@@ -48,29 +48,16 @@ export interface World {
 /** The owner of each seeded profile (who may change its opt-in). */
 export const PROFILE_OWNER: Record<SeedProfile, SeedUser> = { operations: "alice", research: "dave", partner: "rupert" };
 
-async function admin(base: string, method: string, p: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${base}/_emulator/${p}`, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`admin ${method} ${p} -> ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-}
-
 export async function startWorld(sinkOptions: SmtpSinkOptions = {}): Promise<World> {
     // Retry-After 0 on long-running operations: the tests poll without waiting.
-    const emulator = await startEmulator({ settings: { retryAfterSeconds: 0 } });
+    const emulator = await startTestEmulator({ settings: { retryAfterSeconds: 0 } });
     const sink = await startSmtpSink({ keep: true, ...sinkOptions });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-reconciler-"));
     const clients = new Map<SeedUser, BillingClient>();
     const client = (user: SeedUser) => {
         let c = clients.get(user);
         if (!c) {
-            c = createBillingClient(
-                resolveSettings({ explicit: { endpoint: emulator.url, token: SEED.users[user].token }, retry: { retryDelayInMs: 20, maxRetryDelayInMs: 200, lroDefaultPollInMs: 20 } }),
-            );
+            c = emulator.client(user);
             clients.set(user, c);
         }
         return c;
@@ -93,16 +80,11 @@ export async function startWorld(sinkOptions: SmtpSinkOptions = {}): Promise<Wor
         },
         async issueInvoice(profile) {
             const p = SEED.profiles[profile];
-            const inv = (await admin(emulator.url, "POST", `billingAccounts/${p.billingAccountName}/billingProfiles/${p.billingProfileName}/invoices`, {})) as { name: string };
+            const inv = (await emulator.admin.issueInvoice(p.billingAccountName, p.billingProfileName)) as { name: string };
             return inv.name;
         },
-        async requests() {
-            const r = (await admin(emulator.url, "GET", "requests")) as { value: Array<{ method: string; path: string; operation?: string | null; status: number }> };
-            return r.value;
-        },
-        async clearRequests() {
-            await admin(emulator.url, "DELETE", "requests");
-        },
+        requests: () => emulator.admin.requests(),
+        clearRequests: () => emulator.admin.clearRequests(),
         async close() {
             await sink.close();
             await emulator.close();
@@ -148,6 +130,17 @@ export function spawnCli(
     // "close", not "exit": the output pipes are drained by then.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
     return Object.assign(child, { output: () => out, stdoutText: () => stdout, exited });
+}
+
+/** Every delivery in the world's ledger. Throws when there is no ledger yet (no run stored a plan). */
+export function ledgerRows(world: World): DeliveryRow[] {
+    const ledger = Ledger.openExisting(world.ledger);
+    if (!ledger) throw new Error(`no ledger at ${world.ledger}: no reconcile run has stored a plan`);
+    try {
+        return ledger.deliveries();
+    } finally {
+        ledger.close();
+    }
 }
 
 /** Parses every message the sink accepted. */
