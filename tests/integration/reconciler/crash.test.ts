@@ -9,15 +9,19 @@
 import { expect } from "chai";
 import { messageIdFor } from "../../../provider/reconciler/message";
 import type { SinkVerdict } from "../../../cli/smtp-sink";
-import { SEED, countByMessageId, deferred, ledgerRows, mailOf, spawnCli, startWorld, type World } from "./world";
+import { SEED, countByMessageId, deferred, killSpawned, ledgerRows, mailOf, spawnCli, startWorld, until, type CliChild, type World } from "./world";
 
 const OPS = SEED.profiles.operations;
 const EXTRA = ["ap@contoso.com", "controller@contoso.com"];
 const RECIPIENTS = [...mailOf("alice", "bob", "carol"), ...EXTRA];
 
-/** Waits (polling the sink, no assertion on time) until `cond` holds. */
-async function until(cond: () => boolean): Promise<void> {
-    while (!cond()) await new Promise((r) => setTimeout(r, 10));
+/** Waits until the SMTP server holds a command at `gate`; fails if the reconciler ends first. */
+async function reachedBy(gate: Gate, child: CliChild): Promise<void> {
+    const ended = child.exited.then((e) => {
+        throw new Error(`the reconciler ended (${e.signal ?? `exit ${e.code}`}) before the SMTP server held a command:\n${child.output()}`);
+    });
+    ended.catch(() => undefined);
+    await Promise.race([gate.reached, ended]);
 }
 
 /** A gate the SMTP server's hooks wait at while it is closed. */
@@ -63,14 +67,22 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         expectedIds = invoices.flatMap((i) => RECIPIENTS.map((r) => messageIdFor(OPS, i.name, r))).sort();
     }
     const args = () => ["reconcile", "--since", "2000-01-01", "--ledger", world.ledger, "--retry-delay", "10ms"];
-    afterEach(() => world?.close());
+    afterEach(async () => {
+        // A failed assertion may leave children running and SMTP commands held: kill, release, then stop the servers.
+        await killSpawned();
+        holdRcpt = false;
+        holdDataAt = undefined;
+        rcptGate.open(undefined);
+        dataGate.open(undefined);
+        await world?.close();
+    });
 
     it("SIGKILL at several points of a large run loses nothing; only messages in flight at a kill are sent twice, with the same Message-ID", async () => {
         await bigWorld(27); // 30 invoices x 5 recipients = 150 deliveries
         const inFlightAtKills = new Set<string>();
         const killWhile = async (gate: Gate, verdictAfterKill: SinkVerdict) => {
             const child = spawnCli(args(), world.env("grace"));
-            await gate.reached;
+            await reachedBy(gate, child);
             child.kill("SIGKILL");
             const exit = await child.exited;
             expect(exit.signal).to.equal("SIGKILL");
@@ -135,14 +147,14 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
     it("--watch delivers later invoices on later passes; SIGTERM finishes the message in flight and leaves the ledger consistent", async () => {
         await bigWorld(0);
         const child = spawnCli([...args(), "--watch", "--interval", "1s"], world.env("grace"));
-        await until(() => world.sink.accepted >= 15);
+        await until(() => world.sink.accepted >= 15, () => `15 accepted messages (${world.sink.accepted} so far); reconciler output:\n${child.output()}`);
         const later: string[] = [];
         for (let i = 0; i < 4; i++) later.push(await world.issueInvoice("operations"));
         // Hold the first message of a later pass in its SMTP transaction, then ask the process to stop.
         holdDataAt = 20;
-        await dataGate.reached;
+        await reachedBy(dataGate, child);
         child.kill("SIGTERM");
-        await until(() => child.output().includes("SIGTERM: finishing the messages in flight"));
+        await until(() => child.output().includes("SIGTERM: finishing the messages in flight"), () => `the reconciler to acknowledge SIGTERM; its output:\n${child.output()}`);
         dataGate.open(undefined);
         holdDataAt = undefined;
         const exit = await child.exited;

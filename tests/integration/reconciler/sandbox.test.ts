@@ -10,7 +10,18 @@ import { simpleParser } from "mailparser";
 import { SEED } from "../../../emulator";
 import { createBillingClient } from "../../../provider/billing/client";
 import { resolveSettings, settingsFromEnvironment } from "../../../provider/config";
-import { runCli, spawnCli } from "./world";
+import { killSpawned, runCli, spawnCli, until, type CliChild } from "./world";
+
+/** Waits until the sandbox says it is ready; fails with its output if it ends first or takes too long. */
+async function ready(child: CliChild): Promise<void> {
+    await until(
+        () => {
+            if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the sandbox ended before it was ready:\n${child.output()}`);
+            return child.stdoutText().includes("press Ctrl-C");
+        },
+        () => `the sandbox to be ready; its output:\n${child.output()}`,
+    );
+}
 
 /** Reads `export KEY='value'` lines. */
 function readEnvFile(file: string): Record<string, string> {
@@ -27,7 +38,10 @@ describe("reconciler: sandbox command", function () {
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-sandbox-"));
     });
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    afterEach(async () => {
+        await killSpawned();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
 
     it("runs the emulator and an SMTP sink, prints and writes the environment, and stops cleanly on SIGTERM", async () => {
         const envFile = path.join(dir, "sandbox.env");
@@ -35,10 +49,7 @@ describe("reconciler: sandbox command", function () {
         // --env-out: on Node 20, node itself refuses a missing --env-file path anywhere in argv.
         const child = spawnCli(["sandbox", "--env-out", envFile, "--mail-dir", mailDir], { PATH: process.env.PATH ?? "" });
         try {
-            while (!child.stdoutText().includes("press Ctrl-C")) {
-                if (child.exitCode !== null) throw new Error(child.output());
-                await new Promise((r) => setTimeout(r, 20));
-            }
+            await ready(child);
             const env = readEnvFile(envFile);
             expect(Object.keys(env).sort()).to.deep.equal(
                 ["AZURE_EMAIL_INVOICING_ENDPOINT", "AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT", "AZURE_EMAIL_INVOICING_TOKEN", "INVOICE_MAIL_FROM", "SMTP_URL"].sort(),
@@ -72,14 +83,15 @@ describe("reconciler: sandbox command", function () {
     it("accepts --env-file as well (on Node 20 only for a path that exists), and refuses bad flags", async () => {
         const envFile = path.join(dir, "existing.env");
         fs.writeFileSync(envFile, "");
-        const child = spawnCli(["sandbox", "--env-file", envFile, "--port", "0", "--smtp-port", "0"], { PATH: process.env.PATH ?? "" });
-        while (!child.stdoutText().includes("press Ctrl-C")) {
-            if (child.exitCode !== null) throw new Error(child.output());
-            await new Promise((r) => setTimeout(r, 20));
+        // --mail-dir inside the test's folder: the default is a new temporary folder, kept after the sandbox stops.
+        const child = spawnCli(["sandbox", "--env-file", envFile, "--mail-dir", path.join(dir, "mail"), "--port", "0", "--smtp-port", "0"], { PATH: process.env.PATH ?? "" });
+        try {
+            await ready(child);
+            expect(readEnvFile(envFile)).to.have.property("SMTP_URL");
+        } finally {
+            child.kill("SIGINT");
         }
-        expect(readEnvFile(envFile)).to.have.property("SMTP_URL");
-        child.kill("SIGINT");
-        expect((await child.exited).code).to.equal(0);
+        expect((await child.exited).code, child.output()).to.equal(0);
         for (const argv of [["--port", "70000"], ["--smtp-port", "x"], ["--bogus"], ["--env-file", envFile, "--env-out", envFile]]) {
             const r = await runCli(["sandbox", ...argv], {});
             expect(r.code, argv.join(" ")).to.equal(2);

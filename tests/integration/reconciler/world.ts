@@ -114,11 +114,18 @@ export async function runCli(argv: string[], env: Record<string, string>, option
     return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-/** Starts `azure-email-invoicing <argv>` as a child process. */
-export function spawnCli(
-    argv: string[],
-    env: Record<string, string>,
-): ChildProcess & { output: () => string; stdoutText: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+/** A CLI child process, its output so far and its end. */
+export type CliChild = ChildProcess & { output: () => string; stdoutText: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+
+/** Children started by {@link spawnCli} that have not ended yet. */
+const running = new Set<CliChild>();
+
+/**
+ * Starts `azure-email-invoicing <argv>` as a child process. Suites that call
+ * it run {@link killSpawned} in `afterEach`, so a failed assertion leaves no
+ * process behind.
+ */
+export function spawnCli(argv: string[], env: Record<string, string>): CliChild {
     const child = spawn(process.execPath, [CLI, ...argv], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let stdout = "";
@@ -129,7 +136,29 @@ export function spawnCli(
     child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     // "close", not "exit": the output pipes are drained by then.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-    return Object.assign(child, { output: () => out, stdoutText: () => stdout, exited });
+    const cli = Object.assign(child, { output: () => out, stdoutText: () => stdout, exited });
+    running.add(cli);
+    void exited.then(() => running.delete(cli));
+    return cli;
+}
+
+/** SIGKILLs every child of {@link spawnCli} still running and waits for each to end. For `afterEach`. */
+export async function killSpawned(): Promise<void> {
+    const survivors = [...running];
+    for (const child of survivors) child.kill("SIGKILL");
+    await Promise.all(survivors.map((c) => c.exited));
+}
+
+/**
+ * Polls `cond` every 10 ms until it holds; fails after `timeoutMs` with what
+ * was awaited (`what`, or its value when a function, e.g. a child's output).
+ */
+export async function until(cond: () => boolean, what: string | (() => string), timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "function" ? what() : what}`);
+        await new Promise((r) => setTimeout(r, 10));
+    }
 }
 
 /** Every delivery in the world's ledger. Throws when there is no ledger yet (no run stored a plan). */
