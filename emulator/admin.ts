@@ -21,7 +21,7 @@
 import { z } from "zod";
 import * as names from "../provider/billing/names";
 import { requireAccount, requireProfile } from "./authz";
-import { EmulatorError, fail } from "./errors";
+import { fail } from "./errors";
 import type { Reply } from "./handlers";
 import { type EmulatorState, SettingsPatch, assignmentScope, definitionOf, invoiceView, sameName } from "./model";
 import { FaultRule, type Runtime } from "./runtime";
@@ -89,16 +89,6 @@ function parseBody<S extends z.ZodType>(schema: S, raw: Buffer, what: string): z
     return r.data;
 }
 
-/** Runs a seed builder, turning its plain errors (name taken, ...) into 409. */
-function build<T>(store: EmulatorStore, fn: (draft: EmulatorState) => T): T {
-    try {
-        return store.update(fn);
-    } catch (err) {
-        if (err instanceof EmulatorError) throw err;
-        throw fail.conflict("Conflict", (err as Error).message);
-    }
-}
-
 const ROUTES = [
     "GET /_emulator/principals",
     "GET|POST /_emulator/settings",
@@ -162,7 +152,8 @@ export async function handleAdmin(ctx: AdminContext, method: string, url: URL, r
         const accountName = decodeURIComponent(profiles[1]);
         const body = parseBody(AddProfiles, raw, "billing profiles");
         const now = ctx.now();
-        const created = build(ctx.store, (draft) => {
+        // The builders throw 404 and 409 as EmulatorErrors; anything else is an emulator bug and the factory answers 500.
+        const created = ctx.store.update((draft) => {
             const account = requireAccount(draft, accountName);
             if ("count" in body) return addExtraProfiles(draft, account.name, body.count, now);
             return [addProfile(draft, { billingAccountName: account.name, name: body.name, displayName: body.displayName, now }).name];
@@ -174,7 +165,7 @@ export async function handleAdmin(ctx: AdminContext, method: string, url: URL, r
     if (invoices && method === "POST") {
         const body = parseBody(IssueInvoice, raw, "invoice");
         const now = ctx.now();
-        const invoice = build(ctx.store, (draft) => {
+        const invoice = ctx.store.update((draft) => {
             const account = requireAccount(draft, decodeURIComponent(invoices[1]));
             const profile = requireProfile(draft, account, decodeURIComponent(invoices[2]));
             return issueInvoiceNow(draft, profile, now, body.amountDue);

@@ -8,6 +8,7 @@
  * The same inputs (clock, options) always give the same state, byte for byte.
  */
 import { createHash } from "node:crypto";
+import { fail } from "./errors";
 import {
     type BillingProfileRecord,
     type EmulatorState,
@@ -539,7 +540,10 @@ export function issueInvoiceNow(state: EmulatorState, profile: BillingProfileRec
 /**
  * Adds a billing profile to an account: the account's profile role
  * definitions, the account owner as billing profile owner, and three monthly
- * invoices. Throws when the name is taken or the account has no owner.
+ * invoices. Throws 409 (`fail.conflict`) when the name is taken on the
+ * account, the one failure a caller can cause; a missing account or account
+ * owner is a broken state and throws a plain Error (500 through the error
+ * factory).
  */
 export function addProfile(
     state: EmulatorState,
@@ -548,7 +552,10 @@ export function addProfile(
     const account = findAccount(state, init.billingAccountName);
     if (!account) throw new Error(`no billing account ${init.billingAccountName}`);
     if (state.billingProfiles.some((p) => sameName(p.billingAccountName, account.name) && sameName(p.name, init.name))) {
-        throw new Error(`billing profile ${init.name} already exists`);
+        throw fail.conflict(
+            "BillingProfileAlreadyExists",
+            `Billing profile '${init.name}' already exists in billing account '${account.name}'. Choose another name, or add profiles by {count}, which numbers them.`,
+        );
     }
     const owner = accountOwnerOf(state, account.name);
     if (!owner) throw new Error(`billing account ${account.name} has no owner to make billing profile owner`);

@@ -1106,6 +1106,7 @@ describe("emulator: admin API", () => {
         expect(named.names).to.deep.equal(["CUST-0001-BP"]);
         const dup = await t.api.call("POST", `/_emulator/billingAccounts/${MCA}/billingProfiles`, { body: { name: "CUST-0001-BP", displayName: "Again" } });
         expect(dup.status).to.equal(409);
+        expect(dup.body.error.code).to.equal("BillingProfileAlreadyExists");
         for (const name of [...names, "CUST-0001-BP"]) {
             const ref = { billingAccountName: MCA, billingProfileName: name };
             const assignments = (await t.api.get(`${BP_PATH(ref)}/billingRoleAssignments`, { as: "grace" })).body.value;
