@@ -7,9 +7,10 @@
  * Why it exists: upstream ships this host next to the CLI, built from the Go
  * module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3.
  * On our offline machines the CLI itself builds from the Go module proxy
- * (scripts/pulumi/ensure-pulumi.sh), but the proxy does not serve the language
- * host module, so ensure-pulumi.sh falls back to this file. Real users install
- * Pulumi the usual way and never run it.
+ * (scripts/pulumi/ensure-pulumi.sh); ensure-pulumi.sh tries the language host
+ * module from the proxy too, and falls back to this file when the proxy does
+ * not serve it (today it answers 403). Real users install Pulumi the usual way
+ * and never run it.
  *
  * It implements `pulumirpc.LanguageRuntime` as the upstream host at the pinned
  * version does, for what our programs need:
