@@ -48,10 +48,6 @@ describe("bad input is refused before any request", () => {
         await emu.close();
     });
 
-    it(`has at least 15 cases (${CASES.length})`, () => {
-        expect(CASES.length).to.be.at.least(15);
-    });
-
     for (const [label, field, call] of CASES) {
         it(`${label}: names ${field}`, async () => {
             await emu.admin.clearRequests();
