@@ -24,7 +24,8 @@
  *    document link, claim, send, record;
  * 3. the reconciler again with nothing new.
  * Peak RSS is each child's; billing API calls come from the emulator's
- * request log; the emulator's own CPU and busy share are this process's
+ * request log (which keeps the last 10,000: a run that would need more is
+ * refused rather than counted short); the emulator's own CPU and busy share are this process's
  * during each run (it serves the emulator and waits for the child).
  */
 import { fork, spawn } from "node:child_process";
@@ -41,6 +42,12 @@ import { renderTable } from "../cli/text";
 import type { BaselineManifest } from "./reconciler-baseline";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
+/**
+ * The emulator keeps only its last 10,000 requests (the default limit of
+ * `RequestLog` in emulator/runtime.ts). A run that reaches it would be counted
+ * short, so the benchmark refuses such a run instead of printing a wrong count.
+ */
+const REQUEST_LOG_CAP = 10_000;
 const EXTRA_RECIPIENTS = ["ap@contoso.com", "controller@contoso.com"];
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -145,6 +152,13 @@ export async function main(argv: string[]): Promise<void> {
     const pendingPolls = Number(values["pending-polls"] ?? 0);
     if (!Number.isInteger(invoiceCount) || invoiceCount < 3) throw new Error("--invoices must be a whole number of at least 3 (the seeded ones)");
     if (!Number.isInteger(pendingPolls) || pendingPolls < 0 || pendingPolls > 1000) throw new Error("--pending-polls must be a whole number from 0 to 1000");
+    // The first run makes 3 + pending-polls billing API calls per invoice (start the download, poll, fetch the link), and a few more.
+    const expectedCalls = invoiceCount * (3 + pendingPolls);
+    if (expectedCalls >= REQUEST_LOG_CAP) {
+        throw new Error(
+            `--invoices ${invoiceCount} with --pending-polls ${pendingPolls} needs about ${expectedCalls} billing API calls, more than the emulator's request log keeps (${REQUEST_LOG_CAP}), so they could not all be counted; use fewer invoices or pending polls`,
+        );
+    }
     const recipientsPerInvoice = 3 + EXTRA_RECIPIENTS.length;
     const deliveries = invoiceCount * recipientsPerInvoice;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-"));
@@ -186,6 +200,17 @@ export async function main(argv: string[]): Promise<void> {
         const pdfSize = fs.statSync(path.join(dir, manifest.invoices[0].pdfFile)).size;
 
         const requests = async () => ((await (await fetch(`${emulator.url}/_emulator/requests`)).json()) as { value: Array<{ operation?: string | null }> }).value;
+        /** The run's billing API calls, refusing a log that reached its cap (its oldest entries were dropped). */
+        const callsOf = async (label: string) => {
+            const calls = await requests();
+            // A pass starts with listBillingAccounts (scope "all"): if that entry is gone, the log lost the start of the run.
+            if (calls.length >= REQUEST_LOG_CAP || calls[0]?.operation !== "listBillingAccounts") {
+                throw new Error(
+                    `reconciler (${label}): the emulator's request log holds ${calls.length} entries (it keeps ${REQUEST_LOG_CAP}) and starts with ${calls[0]?.operation ?? "nothing"}, not listBillingAccounts: the run's billing API calls cannot all be counted; run fewer invoices or pending polls`,
+                );
+            }
+            return calls;
+        };
         const clearRequests = () => fetch(`${emulator.url}/_emulator/requests`, { method: "DELETE" });
         const byOperation = (rs: Array<{ operation?: string | null }>) => {
             const m = new Map<string, number>();
@@ -226,7 +251,7 @@ export async function main(argv: string[]): Promise<void> {
                 throw new Error(`reconciler (${label}) printed no summary, exit ${child.code}: ${child.stderr.slice(-2000)}`);
             }
             const accepted = (await sink.count()).accepted - acceptedBefore;
-            const calls = await requests();
+            const calls = await callsOf(label);
             return { child, summary, accepted, calls, emu, passMs: Date.parse(summary.finishedAt) - Date.parse(summary.startedAt) };
         };
 
