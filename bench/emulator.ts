@@ -10,7 +10,8 @@
  * not timed), then, timed one request at a time over keep-alive HTTP from
  * this process (median milliseconds):
  * - download round trip: POST .../invoices/{name}/download (202 + Location),
- *   then GET the Location (200 + link): one long-running operation;
+ *   then GET the Location (200 + link): one long-running operation, on
+ *   invoices picked across all of the profile's (every page of the list);
  * - PUT billing profile (200): one change to the state;
  * - issue an invoice (admin API, 201): one record added.
  * A store whose cost grows with the state shows it in the 2,000 row.
@@ -56,14 +57,18 @@ async function measure(invoices: number, rounds: number, dataDir: string | undef
         const bp = `${emulator.url}/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}`;
         const issue = `${emulator.url}/_emulator/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}/invoices`;
         for (let i = 3; i < invoices; i++) await call(issue, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }, 201);
-        const names = (
-            (await (await call(`${bp}/invoices?${API}&periodStartDate=2000-01-01&periodEndDate=2100-01-01`, { headers: auth }, 200)).json()) as {
-                value: Array<{ name: string }>;
-            }
-        ).value.map((v) => v.name);
+        // Every invoice, page by page (a page holds pageSize, 50 by default).
+        const names: string[] = [];
+        for (let next: string | undefined = `${bp}/invoices?${API}&periodStartDate=2000-01-01&periodEndDate=2100-01-01`; next; ) {
+            const page = (await (await call(next, { headers: auth }, 200)).json()) as { value: Array<{ name: string }>; nextLink?: string };
+            names.push(...page.value.map((v) => v.name));
+            next = page.nextLink;
+        }
+        if (names.length !== invoices) throw new Error(`expected ${invoices} invoices on the profile, listed ${names.length}`);
 
         const download = await timed(rounds, async (i) => {
-            const name = names[i % names.length];
+            // Spread over the whole list (7919 is prime), not the first few hundred.
+            const name = names[(i * 7919) % names.length];
             const url = `${emulator.url}/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/invoices/${name}/download?${API}`;
             const accepted = await call(url, { method: "POST", headers: auth }, 202);
             await call(accepted.headers.get("location") as string, { headers: auth }, 200).then((r) => r.arrayBuffer());
