@@ -2,11 +2,17 @@
  * The billing client against a running emulator over real HTTP: every
  * operation, paging, long-running operations, the PDF download, faults and
  * typed errors. Asserts what the emulator holds and what it was asked.
+ * Each test gets an emulator of its own, so one that fails half-way (with its
+ * faults, settings or writes in place) cannot change what the next one sees.
  */
 import { expect } from "chai";
+import * as net from "net";
+import type { AddressInfo } from "net";
 import { PDFDocument } from "pdf-lib";
+import { createBillingClient } from "../../../provider/billing/client";
+import { resolveSettings } from "../../../provider/config";
 import { AzureApiError } from "../../../provider/errors";
-import { SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
+import { FAST_RETRY, SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
 
 const ops = SEED.profiles.operations;
 const partner = SEED.profiles.partner;
@@ -21,15 +27,11 @@ const today = isoDay(new Date());
 describe("billing client against the emulator", function () {
     let emu: TestEmulator;
 
-    before(async () => {
+    beforeEach(async () => {
         emu = await startTestEmulator();
     });
-    after(async () => {
-        await emu.close();
-    });
     afterEach(async () => {
-        await emu.admin.clearFaults();
-        await emu.admin.settings({ lro: "never", pageSize: 50, relativeNextLinks: false, retryAfterSeconds: 1, pendingPolls: 1 });
+        await emu.close();
     });
 
     describe("accounts and profiles", () => {
@@ -76,8 +78,6 @@ describe("billing client against the emulator", function () {
             expect(again.written).to.equal(false);
             const log = await emu.admin.requests();
             expect(log.filter((e) => e.method === "PUT")).to.have.length(1);
-
-            await alice.updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: [] });
         });
 
         it("follows a 202 + Location for the profile PUT", async () => {
@@ -91,7 +91,6 @@ describe("billing client against the emulator", function () {
             const polls = log.filter((e) => e.method === "GET" && /operationResults/i.test(e.path));
             expect(polls.map((p) => p.status)).to.deep.equal([202, 202, 200]);
             expect(findProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(true);
-            await emu.client("bob").updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: [] });
         });
     });
 
@@ -229,13 +228,22 @@ describe("billing client against the emulator", function () {
         });
 
         it("a connection failure is a typed error with status 0", async () => {
-            const closed = await startTestEmulator();
-            const c = closed.client("alice", { maxRetries: 1 });
-            await closed.close();
-            const err = await c.listBillingAccounts().catch((e) => e);
-            expect(err).to.be.instanceOf(AzureApiError);
-            expect(err.status).to.equal(0);
-            expect(err.message).to.match(/could not reach/);
+            // A server that stays bound (so no one else can take the port) and
+            // resets every connection: ECONNRESET on every attempt, every run.
+            const resets = net.createServer((socket) => socket.resetAndDestroy());
+            await new Promise<void>((resolve) => resets.listen(0, "127.0.0.1", resolve));
+            try {
+                const endpoint = `http://127.0.0.1:${(resets.address() as AddressInfo).port}`;
+                const c = createBillingClient(resolveSettings({ explicit: { endpoint, token: SEED.users.alice.token }, retry: { ...FAST_RETRY, maxRetries: 1 } }));
+                const err = await c.listBillingAccounts().catch((e) => e);
+                expect(err).to.be.instanceOf(AzureApiError);
+                expect(err.status).to.equal(0);
+                expect(err.code).to.equal("ECONNRESET");
+                expect(err.message).to.match(/could not reach/);
+                expect(err.message).to.include(endpoint);
+            } finally {
+                await new Promise<void>((resolve) => resets.close(() => resolve()));
+            }
         });
     });
 });
