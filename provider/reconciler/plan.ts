@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { billingProfileRef, emailAddress, isoDate, type BillingProfileRef } from "../billing/names";
-import { sameId } from "../billing/client";
+import { invoiceDocumentName, sameId } from "../billing/client";
 import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
 import { messageIdFor } from "./message";
 
@@ -208,14 +208,12 @@ export type InvoiceFacts = z.infer<typeof InvoiceFacts>;
 /** Reads the facts a message needs out of an invoice. */
 export function invoiceFacts(ref: ProfileRef, displayName: string | null, invoice: Invoice): InvoiceFacts {
     const p = invoice.properties;
-    const docs = p.documents ?? [];
-    const pdf = docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice") ?? undefined;
     return {
         billingAccountName: ref.billingAccountName,
         billingProfileName: ref.billingProfileName,
         billingProfileDisplayName: p.billingProfileDisplayName ?? displayName ?? null,
         invoiceName: invoice.name,
-        documentName: pdf?.name ?? null,
+        documentName: invoiceDocumentName(invoice) ?? null,
         invoiceDate: p.invoiceDate ?? null,
         dueDate: p.dueDate ?? null,
         periodStartDate: p.invoicePeriodStartDate ?? null,

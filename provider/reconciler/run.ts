@@ -28,7 +28,7 @@
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import type { BillingClient } from "../billing/client";
-import type { BillingProfile, GraphUser } from "../billing/schemas";
+import type { BillingProfile, GraphUser, Invoice } from "../billing/schemas";
 import { AzureApiError, ConfigurationError, MailDeliveryError, ValidationError, isRetryable } from "../errors";
 import { leaseIsStale, leaseOwner, type DeliveryRow, type Ledger, type LeaseHolder } from "./ledger";
 import type { MessageSender } from "./mailer";
@@ -410,7 +410,8 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
             if (!stored) return;
             let pdf: Buffer;
             try {
-                pdf = await downloadPdf(deps.client, stored.facts);
+                // The client checks the bytes are a PDF (AzureApiError InvalidDocument otherwise).
+                pdf = (await deps.client.downloadInvoicePdf(invoiceOf(stored.facts), stored.facts.billingAccountName, stored.facts.documentName ?? undefined)).bytes;
             } catch (err) {
                 const message = `cannot download the PDF of invoice ${group.invoiceName}: ${describeError(err)}`;
                 for (const r of claimable) ledger.noteError(r.id, message, now());
@@ -527,14 +528,16 @@ function dryRunItem(d: Pick<PlannedDelivery, "billingAccountName" | "billingProf
     return { billingAccountName: d.billingAccountName, billingProfileName: d.billingProfileName, invoiceName: d.invoiceName, recipient: d.recipient };
 }
 
-/** Downloads an invoice's PDF (long-running download, then the document link) and checks it is a PDF. */
-export async function downloadPdf(client: BillingClient, facts: InvoiceFacts): Promise<Buffer> {
-    const link = await client.requestInvoiceDownload(facts.billingAccountName, facts.invoiceName, facts.documentName ?? undefined);
-    const bytes = await client.fetchDocument(link.url);
-    if (bytes.subarray(0, 5).toString("latin1") !== "%PDF-") {
-        throw new ValidationError([{ property: "document", reason: `the downloaded document of ${facts.invoiceName} is not a PDF (${bytes.length} bytes)` }]);
-    }
-    return bytes;
+/**
+ * The invoice as its stored plan knows it, for {@link BillingClient.downloadInvoicePdf}:
+ * its ARM id and name (the document is named by the caller, from the plan).
+ */
+function invoiceOf(facts: InvoiceFacts): Invoice {
+    return {
+        id: `/providers/Microsoft.Billing/billingAccounts/${facts.billingAccountName}/invoices/${facts.invoiceName}`,
+        name: facts.invoiceName,
+        properties: {},
+    };
 }
 
 /**
