@@ -21,9 +21,27 @@ interface Running {
     exit: Promise<number | null>;
 }
 
+/**
+ * Every child a test started. A test that fails (or times out) halfway
+ * never reaches its own kill, so afterEach kills what is still running:
+ * no emulator outlives its test, holding a port or a --data lock.
+ */
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+/** Runs `azure-email-invoicing emulator ARGS` as a child, tracked for afterEach. */
+function spawnEmulator(args: string[]): ChildProcessWithoutNullStreams {
+    const child = spawn(process.execPath, [MAIN, "emulator", ...args], { stdio: "pipe" });
+    children.add(child);
+    return child;
+}
+
+function isRunning(child: ChildProcessWithoutNullStreams): boolean {
+    return child.exitCode === null && child.signalCode === null;
+}
+
 /** Starts the command and resolves once its banner is printed. */
 function runEmulator(args: string[]): Promise<Running> {
-    const child = spawn(process.execPath, [MAIN, "emulator", ...args], { stdio: "pipe" });
+    const child = spawnEmulator(args);
     let out = "";
     let err = "";
     const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -39,6 +57,20 @@ function runEmulator(args: string[]): Promise<Running> {
 }
 
 describe("emulator: CLI command", () => {
+    afterEach(async () => {
+        const survivors = [...children].filter(isRunning);
+        children.clear();
+        await Promise.all(
+            survivors.map(
+                (child) =>
+                    new Promise<void>((resolve) => {
+                        child.once("exit", () => resolve());
+                        child.kill("SIGKILL");
+                    }),
+            ),
+        );
+    });
+
     it("prints the URL and a table of principals with tokens, serves, and stops cleanly on SIGTERM", async () => {
         const run = await runEmulator(["--port", "0"]);
         expect(run.banner).to.match(/http:\/\/127\.0\.0\.1:\d+/);
@@ -85,7 +117,7 @@ describe("emulator: CLI command", () => {
         try {
             const first = await runEmulator(["--data", dir, "--quiet"]);
             try {
-                const child = spawn(process.execPath, [MAIN, "emulator", "--data", dir, "--quiet"], { stdio: "pipe" });
+                const child = spawnEmulator(["--data", dir, "--quiet"]);
                 let out = "";
                 child.stdout.on("data", (c: Buffer) => (out += c.toString()));
                 child.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -150,7 +182,7 @@ describe("emulator: CLI command", () => {
 
     it("exits 2 with usage for bad flags", async () => {
         for (const args of [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"]]) {
-            const child = spawn(process.execPath, [MAIN, "emulator", ...args], { stdio: "pipe" });
+            const child = spawnEmulator(args);
             let err = "";
             child.stderr.on("data", (c: Buffer) => (err += c.toString()));
             const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
