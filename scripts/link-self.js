@@ -12,13 +12,24 @@ const fs = require("fs");
 const path = require("path");
 
 const root = path.resolve(__dirname, "..");
-const link = path.join(root, "node_modules", "azure-email-invoicing");
-fs.mkdirSync(path.dirname(link), { recursive: true });
-try {
-    const current = fs.readlinkSync(link);
-    if (path.resolve(path.dirname(link), current) === root) process.exit(0);
-    fs.rmSync(link, { recursive: true, force: true });
-} catch (err) {
-    if (err.code !== "ENOENT") fs.rmSync(link, { recursive: true, force: true });
+
+/**
+ * Creates (or repairs) the link `node_modules/azure-email-invoicing` -> the
+ * repository root; does nothing when it is already right. Also run once per
+ * test run by tests/support/hooks.ts, so the unit tier works after a plain `tsc`.
+ */
+function linkSelf() {
+    const link = path.join(root, "node_modules", "azure-email-invoicing");
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    try {
+        const current = fs.readlinkSync(link);
+        if (path.resolve(path.dirname(link), current) === root) return;
+        fs.rmSync(link, { recursive: true, force: true });
+    } catch (err) {
+        if (err.code !== "ENOENT") fs.rmSync(link, { recursive: true, force: true });
+    }
+    fs.symlinkSync(path.relative(path.dirname(link), root), link, "dir");
 }
-fs.symlinkSync(path.relative(path.dirname(link), root), link, "dir");
+
+module.exports = { linkSelf };
+if (require.main === module) linkSelf();
