@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<void> {
                 label,
                 seconds(ours),
                 seconds(floor),
-                `+${seconds(ours - floor)}`,
+                `${ours >= floor ? "+" : ""}${seconds(ours - floor)}`,
                 `${((ours - floor) / resources).toFixed(1)}`,
                 String(calls.length),
                 String(writes),
