@@ -5,7 +5,7 @@
  * Pure, except {@link packageVersion}, which reads package.json once.
  */
 import { z } from "zod";
-import { AzureApiError, ConfigurationError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
+import { AzureApiError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
 import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
 
 /**
@@ -115,9 +115,6 @@ export function operationError(what: string, err: unknown, notFound?: string): E
         const status = err.status ? ` HTTP ${err.status}` : "";
         return new Error(`${what}: Azure ${err.operation} failed:${status} ${err.code}: ${err.azureMessage}${rid}.${hint}`, { cause: err });
     }
-    if (err instanceof ValidationError || err instanceof ConfigurationError) {
-        return new Error(`${what}: ${err.message}`, { cause: err });
-    }
     return err instanceof Error ? new Error(`${what}: ${err.message}`, { cause: err }) : new Error(`${what}: ${String(err)}`);
 }
 
@@ -139,9 +136,14 @@ export function withPartialResource(error: Error, id: string, properties: Record
     return Object.assign(error, { id, properties, reasons: [error.message] });
 }
 
-/** Re-raises the failures of a `check` as a ValidationError (for handlers called without `check`). */
-export function requireNoFailures(failures: CheckFailure[], context: string): void {
-    if (failures.length > 0) throw new ValidationError(failures as InputIssue[], context);
+/**
+ * The inputs a handler works with: the result of `check`, whose failures are
+ * re-raised as a ValidationError (handlers can be called without `check`),
+ * typed by the resource's input schema.
+ */
+export function checkedInputs<S extends z.ZodType>(checked: { inputs: Record<string, unknown>; failures: CheckFailure[] }, schema: S, context: string): z.output<S> {
+    if (checked.failures.length > 0) throw new ValidationError(checked.failures as InputIssue[], context);
+    return schema.parse(checked.inputs);
 }
 
 let cachedVersion: string | undefined;

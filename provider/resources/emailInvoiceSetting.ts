@@ -30,7 +30,7 @@ import {
     isUnknown,
     operationError,
     packageVersion,
-    requireNoFailures,
+    checkedInputs,
     changedProfileKeys,
     checkNames,
     withPartialResource,
@@ -149,9 +149,7 @@ export function migrateOutputs(raw: Record<string, unknown>): Outputs {
 }
 
 function parseInputs(news: Record<string, unknown>): Inputs {
-    const { inputs, failures } = check(news);
-    requireNoFailures(failures, TYPE_NAME);
-    return Inputs.parse(inputs);
+    return checkedInputs(check(news), Inputs, TYPE_NAME);
 }
 
 function describe(ref: { billingAccountName: string; billingProfileName: string }): string {
@@ -211,7 +209,8 @@ export function inputsFor(outs: Outputs): Inputs {
         billingAccountName: outs.billingAccountName,
         billingProfileName: outs.billingProfileName,
         enabled: outs.enabled,
-        additionalRecipients: normaliseRecipients(outs.additionalRecipients),
+        // Already normalised by outputsFor.
+        additionalRecipients: outs.additionalRecipients,
     };
 }
 

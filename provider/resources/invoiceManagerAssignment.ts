@@ -31,7 +31,7 @@ import {
     containsUnknown,
     operationError,
     packageVersion,
-    requireNoFailures,
+    checkedInputs,
     sameName,
     withPartialResource,
     writeMayHaveApplied,
@@ -192,9 +192,7 @@ export function migrateOutputs(raw: Record<string, unknown>): Outputs {
 }
 
 function parseInputs(news: Record<string, unknown>): Inputs {
-    const { inputs, failures } = check(news);
-    requireNoFailures(failures, TYPE_NAME);
-    return Inputs.parse(inputs);
+    return checkedInputs(check(news), Inputs, TYPE_NAME);
 }
 
 function describe(ref: { billingAccountName: string; billingProfileName: string }, who?: string): string {
