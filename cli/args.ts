@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { CommandIo } from "./io";
+import { terminalSafe } from "./text";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 const HELP = { help: { type: "boolean", short: "h" } } as const;
@@ -21,7 +22,7 @@ export function parseCommandArgs<const O extends Options>(command: string, usage
     try {
         ({ values } = parseArgs({ args: argv, options: { ...options, ...HELP } as WithHelp<O>, strict: true, allowPositionals: false }));
     } catch (err) {
-        io.stderr.write(`azure-email-invoicing ${command}: ${err instanceof Error ? err.message : String(err)}\n\n${usage}\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing ${command}: ${err instanceof Error ? err.message : String(err)}`) + `\n\n${usage}\n`);
         return 2;
     }
     if ((values as { help?: boolean }).help) {

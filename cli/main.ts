@@ -6,6 +6,7 @@
  * parses its flags and the environment once and passes typed values down.
  */
 import type { CommandIo } from "./io";
+import { terminalSafe } from "./text";
 
 interface CommandModule {
     run(argv: string[], io: CommandIo): Promise<number>;
@@ -45,7 +46,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) {
-        io.stderr.write(`azure-email-invoicing: unknown command '${name}'\n\n${usage()}\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing: unknown command '${name}'`) + `\n\n${usage()}\n`);
         return 2;
     }
     return command.load().run(rest, io);
@@ -57,7 +58,8 @@ if (require.main === module) {
             process.exitCode = code;
         },
         (err: unknown) => {
-            process.stderr.write(`azure-email-invoicing: ${err instanceof Error ? err.message : String(err)}\n`);
+            // The message may quote a server's answer: its control characters must not act on the terminal.
+            process.stderr.write(terminalSafe(`azure-email-invoicing: ${err instanceof Error ? err.message : String(err)}`) + "\n");
             process.exitCode = 1;
         },
     );

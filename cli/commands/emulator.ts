@@ -12,7 +12,7 @@ import { startEmulator, type EmulatorHandle } from "../../emulator";
 import { MAX_PDF_PADDING_BYTES } from "../../emulator/model";
 import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
-import { renderTable } from "../text";
+import { renderTable, terminalSafe } from "../text";
 
 const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--quiet]
 
@@ -103,10 +103,10 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             port,
             dataDir,
             settings: padding === undefined ? undefined : { pdfPaddingBytes: Number(padding) },
-            log: values.quiet ? undefined : (line) => io.stdout.write(`${line}\n`),
+            log: values.quiet ? undefined : (line) => io.stdout.write(`${terminalSafe(line)}\n`),
         });
     } catch (err) {
-        io.stderr.write(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}`) + "\n");
         return 1;
     }
     // Listen for the stop signal before announcing readiness: whoever reads

@@ -11,7 +11,7 @@ import { DeliveryState, Ledger, defaultLedgerPath, type DeliveryFilter } from ".
 import { parseProfileArg, type ProfileRef } from "../../provider/reconciler/plan";
 import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
-import { renderTable } from "../text";
+import { renderTable, terminalSafe } from "../text";
 
 const USAGE = `usage: azure-email-invoicing ledger [options]
 
@@ -45,7 +45,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     for (const p of values.profile ?? []) {
         const r = parseProfileArg(p);
         if (!r.ok) {
-            io.stderr.write(`azure-email-invoicing ledger: --profile ${r.reason}\n`);
+            io.stderr.write(terminalSafe(`azure-email-invoicing ledger: --profile ${r.reason}`) + "\n");
             return 2;
         }
         profiles.push(r.ref);
@@ -54,7 +54,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     for (const s of values.state ?? []) {
         const r = DeliveryState.safeParse(s);
         if (!r.success) {
-            io.stderr.write(`azure-email-invoicing ledger: --state must be one of ${DeliveryState.options.join(", ")}, not '${s}'\n`);
+            io.stderr.write(terminalSafe(`azure-email-invoicing ledger: --state must be one of ${DeliveryState.options.join(", ")}, not '${s}'`) + "\n");
             return 2;
         }
         states.push(r.data);
@@ -65,13 +65,13 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         ledger = Ledger.openExisting(file);
     } catch (err) {
         if (err instanceof ConfigurationError) {
-            io.stderr.write(`azure-email-invoicing ledger: ${err.message}\n`);
+            io.stderr.write(terminalSafe(`azure-email-invoicing ledger: ${err.message}`) + "\n");
             return 1;
         }
         throw err;
     }
     if (!ledger) {
-        io.stderr.write(`azure-email-invoicing ledger: no ledger at ${file} (run \`azure-email-invoicing reconcile\` first, or pass --ledger PATH)\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing ledger: no ledger at ${file} (run \`azure-email-invoicing reconcile\` first, or pass --ledger PATH)`) + "\n");
         return 1;
     }
     try {
@@ -82,7 +82,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             return 0;
         }
         if (rows.length === 0) {
-            io.stdout.write(`no deliveries${profiles.length || values.invoice || values.recipient || states.length ? " match" : " yet"} in ${file}\n`);
+            io.stdout.write(terminalSafe(`no deliveries${profiles.length || values.invoice || values.recipient || states.length ? " match" : " yet"} in ${file}`) + "\n");
             return 0;
         }
         io.stdout.write(
@@ -101,7 +101,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             ) + "\n",
         );
         const counts = ledger.counts(profiles.length ? profiles : undefined);
-        io.stdout.write(`\n${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}; ledger ${file}\n`);
+        io.stdout.write("\n" + terminalSafe(`${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")}; ledger ${file}`) + "\n");
         return 0;
     } finally {
         ledger.close();

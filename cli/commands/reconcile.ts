@@ -21,11 +21,11 @@ import { describeSettings, resolveSettings, settingsFromEnvironment } from "../.
 import { ConfigurationError, ValidationError } from "../../provider/errors";
 import { Ledger, defaultLedgerPath } from "../../provider/reconciler/ledger";
 import { Mailer, resolveSmtpSettings } from "../../provider/reconciler/mailer";
-import { parseProfileArg, profileLabel, type ProfileRef, type UnresolvedRecipient } from "../../provider/reconciler/plan";
+import { parseProfileArg, profileLabel, type ProfileRef, type SkippedInvoice, type UnresolvedRecipient } from "../../provider/reconciler/plan";
 import { exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunEvent, type RunSummary } from "../../provider/reconciler/run";
 import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
-import { parseDuration, renderTable } from "../text";
+import { parseDuration, renderTable, terminalSafe } from "../text";
 
 const USAGE = `usage: azure-email-invoicing reconcile [options]
 
@@ -127,7 +127,12 @@ function readConfig(file: string): ReconcileConfigFile {
  */
 export function describeUnresolved(u: UnresolvedRecipient, profile: string): string {
     const who = u.displayName && u.principalId ? `${u.displayName} (${u.principalId})` : (u.displayName ?? u.principalId ?? "?");
-    return `not mailed: ${who}, ${u.source} on ${profile}: ${u.reason}`;
+    return terminalSafe(`not mailed: ${who}, ${u.source} on ${profile}: ${u.reason}`);
+}
+
+/** The line reporting an invoice Azure listed that the planner left out, e.g. `skipped invoice X on ACCOUNT/PROFILE: the invoice date ... is not an ISO 8601 date`. */
+export function describeSkipped(s: SkippedInvoice, profile: string): string {
+    return terminalSafe(`skipped invoice ${s.invoiceName} on ${profile}: ${s.reason}`);
 }
 
 /** Renders progress: one live line on a terminal, plain lines otherwise. */
@@ -142,9 +147,10 @@ class Progress {
         this.tty = io.stderr.isTTY === true;
     }
 
+    /** One line of progress; made terminal-safe here, as it may hold names and messages from the server. */
     private line(text: string): void {
         if (this.tty) this.io.stderr.write("\r\x1b[K");
-        this.io.stderr.write(text + "\n");
+        this.io.stderr.write(terminalSafe(text) + "\n");
         if (this.tty) this.draw(true);
     }
 
@@ -180,6 +186,7 @@ class Progress {
                     this.line(`${label}: ${p.invoicesInWindow} invoice(s) in window, ${p.newInvoices} new, ${p.planned} deliveries planned`);
                 }
                 for (const u of p.unresolved) this.line(describeUnresolved(u, label));
+                for (const k of p.skippedInvoices) this.line(describeSkipped(k, label));
                 break;
             }
             case "deliveries":
@@ -227,6 +234,18 @@ class Progress {
     }
 }
 
+/** The lines under a summary or dry-run listing: who is not mailed, skipped invoices, errors. Terminal-safe. */
+function notes(s: RunSummary): string[] {
+    const out: string[] = [];
+    for (const p of s.profiles) {
+        for (const u of p.unresolved) out.push(describeUnresolved(u, profileLabel(p)));
+        for (const k of p.skippedInvoices ?? []) out.push(describeSkipped(k, profileLabel(p)));
+        for (const e of p.errors) out.push(terminalSafe(`error: ${profileLabel(p)}: ${e}`));
+    }
+    for (const e of s.errors) out.push(terminalSafe(`error: ${e}`));
+    return out;
+}
+
 /** The summary table and notes printed at the end of a pass. */
 export function renderSummary(s: RunSummary, ledgerPath: string | undefined): string {
     const rows = s.profiles.map((p) => [
@@ -250,12 +269,8 @@ export function renderSummary(s: RunSummary, ledgerPath: string | undefined): st
         }),
     ];
     out.push("");
-    out.push(`window: invoices dated ${s.window.start} to ${s.window.end}${ledgerPath ? `; ledger: ${ledgerPath}` : ""}; run ${s.runId}`);
-    for (const p of s.profiles) {
-        for (const u of p.unresolved) out.push(describeUnresolved(u, profileLabel(p)));
-        for (const e of p.errors) out.push(`error: ${profileLabel(p)}: ${e}`);
-    }
-    for (const e of s.errors) out.push(`error: ${e}`);
+    out.push(terminalSafe(`window: invoices dated ${s.window.start} to ${s.window.end}${ledgerPath ? `; ledger: ${ledgerPath}` : ""}; run ${s.runId}`));
+    for (const n of notes(s)) out.push(n);
     if (s.stopped) out.push("stopped by a signal: deliveries not started are left planned for the next run");
     return out.join("\n") + "\n";
 }
@@ -268,11 +283,7 @@ export function renderDryRun(s: RunSummary): string {
         lines.push("");
         lines.push(renderTable(["PROFILE", "INVOICE", "RECIPIENT"], items.map((d) => [profileLabel(d), d.invoiceName, d.recipient])));
     }
-    for (const p of s.profiles) {
-        for (const u of p.unresolved) lines.push(describeUnresolved(u, profileLabel(p)));
-        for (const e of p.errors) lines.push(`error: ${profileLabel(p)}: ${e}`);
-    }
-    for (const e of s.errors) lines.push(`error: ${e}`);
+    for (const n of notes(s)) lines.push(n);
     return lines.join("\n") + "\n";
 }
 
@@ -350,7 +361,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         if (dryRun) {
             // Read an existing ledger (to leave out what is already planned or sent); never create one.
             ledger = Ledger.openExisting(ledgerPath);
-            io.stderr.write(`dry run against ${describeSettings(settings)}; ledger ${ledger ? ledgerPath : "(none yet)"}\n`);
+            io.stderr.write(terminalSafe(`dry run against ${describeSettings(settings)}; ledger ${ledger ? ledgerPath : "(none yet)"}`) + "\n");
             const summary = await reconcileOnce({ client, ledger, onEvent: progress.onEvent }, options);
             progress.finish();
             io.stdout.write(json ? JSON.stringify(summary.plannedDeliveries, null, 2) + "\n" : renderDryRun(summary));
@@ -366,7 +377,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         });
         ledger = Ledger.open(ledgerPath);
         mailer = new Mailer(smtp);
-        io.stderr.write(`reconciling against ${describeSettings(settings)}\nmail via ${smtp.display} (${smtp.tls}) from ${smtp.from}; ledger ${ledgerPath}\n`);
+        io.stderr.write(terminalSafe(`reconciling against ${describeSettings(settings)}`) + "\n" + terminalSafe(`mail via ${smtp.display} (${smtp.tls}) from ${smtp.from}; ledger ${ledgerPath}`) + "\n");
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
         const deps = { client, ledger, sender: mailer, from: smtp.from, signal: controller.signal, onEvent: progress.onEvent };
@@ -378,12 +389,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         if (!values.watch) print(last);
         return exitCodeOf(last);
     } catch (err) {
-        if (err instanceof UsageError) {
-            io.stderr.write(`azure-email-invoicing reconcile: ${err.message}\n`);
-            return 2;
-        }
-        if (err instanceof ConfigurationError || err instanceof ValidationError) {
-            io.stderr.write(`azure-email-invoicing reconcile: ${err.message}\n`);
+        if (err instanceof UsageError || err instanceof ConfigurationError || err instanceof ValidationError) {
+            io.stderr.write(terminalSafe(`azure-email-invoicing reconcile: ${err.message}`) + "\n");
             return 2;
         }
         throw err;

@@ -21,6 +21,7 @@ import { recipientRoleOf } from "../../provider/reconciler/plan";
 import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
+import { terminalSafe } from "../text";
 
 const USAGE = `usage: azure-email-invoicing sandbox [--data DIR] [--mail-dir DIR] [--port N] [--smtp-port N] [--env-file PATH | --env-out PATH]
 
@@ -84,7 +85,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         ports = { emulator: port(values.port, "--port"), smtp: port(values["smtp-port"], "--smtp-port") };
         if (values["env-file"] !== undefined && values["env-out"] !== undefined) throw new Error("give --env-file or --env-out, not both");
     } catch (err) {
-        io.stderr.write(`azure-email-invoicing sandbox: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing sandbox: ${err instanceof Error ? err.message : String(err)}`) + `\n\n${USAGE}\n`);
         return 2;
     }
     const dataDir = values.data ? path.resolve(io.cwd, values.data) : undefined;
@@ -103,7 +104,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         sink = await startSmtpSink({ port: ports.smtp, mailDir, keep: false });
     } catch (err) {
         await emulator?.close();
-        io.stderr.write(`azure-email-invoicing sandbox: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing sandbox: cannot start: ${err instanceof Error ? err.message : String(err)}`) + "\n");
         return 1;
     }
     try {

@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SendMailOptions } from "nodemailer";
+import { isoDay } from "../billing/dates";
 import type { InvoiceFacts, ProfileRef } from "./plan";
 
 /** The right-hand side of every Message-ID we generate. Fixed, so ids never depend on configuration. */
@@ -28,11 +29,9 @@ export function messageIdFor(ref: ProfileRef, invoiceName: string, recipient: st
     return `<${safeInvoice}.${hash}@${MESSAGE_ID_DOMAIN}>`;
 }
 
-/** A date as `YYYY-MM-DD` (the UTC day of an ISO timestamp), or "—" when Azure gave none. */
+/** A date as `YYYY-MM-DD` (the UTC day of an ISO 8601 timestamp), or "—" when Azure gave none or one that is not a date. */
 export function formatDay(value: string | null | undefined): string {
-    if (!value) return "—";
-    const t = Date.parse(value);
-    return Number.isNaN(t) ? value : new Date(t).toISOString().slice(0, 10);
+    return (value ? isoDay(value) : undefined) ?? "—";
 }
 
 /** Number formats by currency (building one costs far more than using it). */

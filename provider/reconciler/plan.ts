@@ -10,8 +10,9 @@
  * additional recipients (`invoiceRecipients`).
  */
 import { z } from "zod";
-import { billingProfileRef, emailAddress, isoDate, type BillingProfileRef } from "../billing/names";
+import { billingProfileRef, documentName, emailAddress, invoiceName, isoDate, type BillingProfileRef } from "../billing/names";
 import { invoiceDocumentName, sameId } from "../billing/client";
+import { isoDay } from "../billing/dates";
 import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
 import { messageIdFor } from "./message";
 
@@ -223,13 +224,39 @@ export function invoiceFacts(ref: ProfileRef, displayName: string | null, invoic
     };
 }
 
-/** True when the invoice's date (its UTC day) is inside the window. Invoices without a date are outside. */
-export function inWindow(invoice: Invoice, window: InvoiceWindow): boolean {
+/**
+ * Where an invoice stands against the window: `in` or `out` by the UTC day of
+ * its invoice date, or `invalid` with the reason when the invoice cannot be
+ * planned at all: no invoice date, a date that is not ISO 8601 (read strictly,
+ * so `2026-02-30` is not 2 March), or a name or document name that is not of
+ * Azure's form (such a name could never be downloaded nor sent, and would
+ * fail every later pass).
+ */
+export function windowStatus(invoice: Invoice, window: InvoiceWindow): { status: "in" | "out" } | { status: "invalid"; reason: string } {
     const d = invoice.properties.invoiceDate;
-    if (!d) return false;
-    const t = Date.parse(d);
-    const day = Number.isNaN(t) ? d.slice(0, 10) : utcDay(new Date(t));
-    return day >= window.start && day <= window.end;
+    if (!d) return { status: "invalid", reason: "the invoice has no invoice date, so it is in no window" };
+    const day = isoDay(d);
+    if (day === undefined) return { status: "invalid", reason: `the invoice date ${JSON.stringify(d)} is not an ISO 8601 date, so it is in no window` };
+    if (day < window.start || day > window.end) return { status: "out" };
+    if (!invoiceName.safeParse(invoice.name).success) {
+        return { status: "invalid", reason: `the invoice name ${JSON.stringify(invoice.name)} is not of Azure's form (e.g. G123456789), so it can be neither downloaded nor sent` };
+    }
+    const document = invoiceDocumentName(invoice);
+    if (document !== undefined && !documentName.safeParse(document).success) {
+        return { status: "invalid", reason: `the document name ${JSON.stringify(document)} is not of Azure's form, so the PDF cannot be downloaded` };
+    }
+    return { status: "in" };
+}
+
+/** True when the invoice's date (its UTC day) is inside the window. Invoices without a valid date or name are outside. */
+export function inWindow(invoice: Invoice, window: InvoiceWindow): boolean {
+    return windowStatus(invoice, window).status === "in";
+}
+
+/** An invoice the planner left out although Azure listed it for the window, and why. */
+export interface SkippedInvoice {
+    invoiceName: string;
+    reason: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -293,19 +320,27 @@ export function isOptedIn(profile: BillingProfile): boolean {
 export function newInvoicesOf(input: Pick<ProfileInput, "profile" | "ref" | "invoices" | "window" | "alreadyPlanned">): {
     inWindow: InvoiceFacts[];
     fresh: InvoiceFacts[];
+    /** Listed invoices that cannot be planned (see {@link windowStatus}), to report. */
+    skipped: SkippedInvoice[];
 } {
     const displayName = input.profile.properties.displayName ?? null;
     const seen = new Set<string>();
     const facts: InvoiceFacts[] = [];
+    const skipped: SkippedInvoice[] = [];
     for (const inv of input.invoices) {
-        if (!inWindow(inv, input.window)) continue;
+        const where = windowStatus(inv, input.window);
+        if (where.status === "invalid") {
+            skipped.push({ invoiceName: inv.name, reason: where.reason });
+            continue;
+        }
+        if (where.status === "out") continue;
         const k = inv.name.toLowerCase();
         if (seen.has(k)) continue;
         seen.add(k);
         facts.push(invoiceFacts(input.ref, displayName, inv));
     }
     facts.sort((a, b) => ((a.invoiceDate ?? "") + a.invoiceName < (b.invoiceDate ?? "") + b.invoiceName ? -1 : 1));
-    return { inWindow: facts, fresh: facts.filter((f) => !input.alreadyPlanned.has(f.invoiceName.toLowerCase())) };
+    return { inWindow: facts, fresh: facts.filter((f) => !input.alreadyPlanned.has(f.invoiceName.toLowerCase())), skipped };
 }
 
 /**

@@ -46,6 +46,7 @@ import {
     type InvoiceWindow,
     type PlannedDelivery,
     type ProfileRef,
+    type SkippedInvoice,
     type UnresolvedRecipient,
 } from "./plan";
 
@@ -123,6 +124,8 @@ export interface ProfileSummary {
     pending: number;
     cancelled: number;
     unresolved: UnresolvedRecipient[];
+    /** Invoices Azure listed that cannot be planned (no valid date, or a name not of Azure's form): reported, never sent. */
+    skippedInvoices: SkippedInvoice[];
     errors: string[];
 }
 
@@ -244,6 +247,7 @@ function emptySummary(ref: ProfileRef, displayName: string | null, optedIn: bool
         pending: 0,
         cancelled: 0,
         unresolved: [],
+        skippedInvoices: [],
         errors: [],
     };
 }
@@ -342,8 +346,9 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
             }
             const invoices = await deps.client.listInvoices(ref, { periodStartDate: window.start, periodEndDate: window.end });
             const alreadyPlanned = ledger ? ledger.plannedInvoiceNames(ref) : new Set<string>();
-            const { inWindow, fresh } = newInvoicesOf({ profile, ref, invoices, window, alreadyPlanned });
+            const { inWindow, fresh, skipped } = newInvoicesOf({ profile, ref, invoices, window, alreadyPlanned });
             summary.invoicesInWindow = inWindow.length;
+            summary.skippedInvoices = skipped;
             let recipients: ReturnType<typeof resolveRecipients> | undefined;
             if (fresh.length > 0) {
                 // Recipients matter only for new invoices: a pass with nothing new makes no role or Graph calls.

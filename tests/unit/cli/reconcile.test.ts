@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { describeUnresolved, renderDryRun } from "../../../cli/commands/reconcile";
+import { describeUnresolved, renderDryRun, renderSummary } from "../../../cli/commands/reconcile";
+import { renderTable, terminalSafe } from "../../../cli/text";
 import { exitCodeOf, type ProfileSummary, type RunSummary } from "../../../provider/reconciler/run";
 
 const PROFILE = "10000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000_2019-05-31/AB12-CD34-EF5-GH6";
@@ -19,6 +20,7 @@ function profile(overrides: Partial<ProfileSummary> = {}): ProfileSummary {
         pending: 0,
         cancelled: 0,
         unresolved: [],
+        skippedInvoices: [],
         errors: [],
         ...overrides,
     };
@@ -58,6 +60,40 @@ describe("reconcile command output", () => {
         const u = { principalId: "30000000-0000-0000-0000-000000000001", displayName: "Dana", source: "Billing profile reader", reason: "the user has no mailbox" };
         const text = renderDryRun(summary({ dryRun: true, profiles: [profile({ unresolved: [u] })] }));
         expect(text).to.include(describeUnresolved(u, PROFILE));
+    });
+});
+
+describe("text from servers on a terminal", () => {
+    /** Any character a terminal acts on: C0 but tab, DEL, C1, bidi controls. */
+    const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    const HOSTILE = "Contoso\x1b]0;pwned\x07\x1b[2J\r\nsent G000000001 to cfo@example.com: 250 OK\u009b31m\u202e";
+
+    it("shows every control character as an escape, keeping tab and ordinary text", () => {
+        expect(terminalSafe("a\tb é 日本")).to.equal("a\tb é 日本");
+        expect(terminalSafe("x\x1b[2Jy\rz\n\x00\x7f\u009b\u202e")).to.equal("x\\x1b[2Jy\\rz\\n\\x00\\x7f\\x9b\\u202e");
+        expect(terminalSafe(HOSTILE)).to.not.match(CONTROLS);
+    });
+
+    it("the summary, the dry-run listing and tables forge no line and send no escape sequence", () => {
+        const hostile = profile({
+            displayName: HOSTILE,
+            errors: [`getBillingProfile failed: ${HOSTILE}`],
+            unresolved: [{ principalId: "p", displayName: HOSTILE, source: "Billing profile reader", reason: HOSTILE }],
+            skippedInvoices: [{ invoiceName: HOSTILE, reason: "the invoice name is not of Azure's form" }],
+        });
+        for (const text of [
+            renderSummary(summary({ profiles: [hostile], errors: [HOSTILE] }), "/tmp/ledger.sqlite"),
+            renderDryRun(summary({ dryRun: true, profiles: [hostile], plannedDeliveries: [{ billingAccountName: "1", billingProfileName: "P", invoiceName: HOSTILE, recipient: "a@b.c" }] })),
+        ]) {
+            for (const line of text.split("\n")) expect(line, JSON.stringify(line)).to.not.match(CONTROLS);
+            expect(text.split("\n").filter((l) => l.startsWith("sent "))).to.deep.equal([]);
+            expect(text).to.include("Contoso\\x1b]0;pwned\\x07");
+        }
+    });
+
+    it("renders a table of 300,000 rows (widths without spreading rows into arguments)", () => {
+        const rows = Array.from({ length: 300_000 }, (_, i) => [String(i), "x"]);
+        expect(renderTable(["N", "X"], rows).split("\n")).to.have.length(300_002);
     });
 });
 

@@ -85,6 +85,19 @@ describe("reconciler message (pure)", () => {
         expect(options.subject).to.equal("Azure invoice G100000001 for Evil Bcc: someone@example.com (2024-05-01 to 2024-05-31)");
     });
 
+    it("shows a dash for a date that is not an ISO 8601 date, never a day Date.parse made up", () => {
+        const options = buildMessage({
+            invoice: { ...FACTS, invoiceDate: "Invoice 7", dueDate: "2026-02-30", periodStartDate: "2026-02-30T00:00:00Z" },
+            to: "ap@contoso.com",
+            from: "billing@contoso.com",
+            messageId: "<x@y>",
+            pdf: PDF,
+        });
+        expect(String(options.text)).to.match(/Invoice date:\s+—/).and.match(/Due date:\s+—/);
+        expect(String(options.html)).to.not.match(/2001|2026-03-02|Invoice 7/);
+        expect(options.subject).to.equal("Azure invoice G100000001 for Contoso <Ops> & Co (— to 2024-05-31)");
+    });
+
     it("shows a dash for facts Azure did not give", () => {
         const options = buildMessage({
             invoice: { ...FACTS, dueDate: null, amountDue: null, periodStartDate: null, periodEndDate: null, billingProfileDisplayName: null },

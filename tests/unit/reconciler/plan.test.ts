@@ -9,6 +9,7 @@ import {
     principalsToResolve,
     recipientRoleOf,
     resolveRecipients,
+    windowStatus,
     type ProfileRef,
 } from "../../../provider/reconciler/plan";
 import { messageIdFor } from "../../../provider/reconciler/message";
@@ -175,6 +176,49 @@ describe("reconciler plan (pure)", () => {
             const inv = invoice("G000000005", "2024-06-01T00:00:00Z");
             delete inv.properties.invoiceDate;
             expect(inWindow(inv, invoiceWindow(now))).to.equal(false);
+        });
+        it("reads the invoice date strictly: 2026-02-30 is no day and 'Invoice 7' is no date", () => {
+            const w = { start: "2000-01-01", end: "2030-12-31" };
+            for (const bad of ["2026-02-30", "2026-02-30T00:00:00Z", "Invoice 7"]) {
+                expect(inWindow(invoice("G000000006", bad), w), bad).to.equal(false);
+                expect(windowStatus(invoice("G000000006", bad), w)).to.deep.equal({
+                    status: "invalid",
+                    reason: `the invoice date ${JSON.stringify(bad)} is not an ISO 8601 date, so it is in no window`,
+                });
+            }
+        });
+    });
+
+    describe("invoices that cannot be planned", () => {
+        const window = { start: "2024-05-15", end: "2024-06-15" };
+        const good = invoice("G000000001", "2024-06-01T00:00:00Z");
+
+        it("are reported with the reason and left out of the window: bad dates, names not of Azure's form, bad document names", () => {
+            const invoices = [
+                good,
+                invoice("G000000002", "2026-02-30"),
+                invoice("G000000003", "Invoice 7"),
+                invoice("../../etc/passwd", "2024-06-01T00:00:00Z"),
+                invoice("G00000000\r\nsent G000000001 to cfo@example.com: 250 OK", "2024-06-01T00:00:00Z"),
+                invoice("G000000004", "2024-06-01T00:00:00Z", { documents: [{ kind: "Invoice", name: "../x", url: "https://example.invalid/x.pdf" }] }),
+                invoice("G000000005", "2024-06-01T00:00:00Z", { invoiceDate: null }),
+            ];
+            const r = newInvoicesOf({ profile: profile(true), ref: REF, invoices, window, alreadyPlanned: new Set() });
+            expect(r.inWindow.map((f) => f.invoiceName)).to.deep.equal(["G000000001"]);
+            expect(r.fresh.map((f) => f.invoiceName)).to.deep.equal(["G000000001"]);
+            expect(r.skipped.map((k) => k.invoiceName)).to.deep.equal(invoices.slice(1).map((i) => i.name));
+            expect(r.skipped[0].reason).to.match(/invoice date "2026-02-30" is not an ISO 8601 date/);
+            expect(r.skipped[2].reason).to.match(/invoice name "\.\.\/\.\.\/etc\/passwd" is not of Azure's form/);
+            expect(r.skipped[3].reason).to.include("\\r\\n");
+            expect(r.skipped[4].reason).to.match(/document name "\.\.\/x" is not of Azure's form/);
+            expect(r.skipped[5].reason).to.match(/no invoice date/);
+            const p = planProfile({ profile: profile(true), ref: REF, invoices, window, alreadyPlanned: new Set(), recipients: { recipients: [], unresolved: [] } });
+            expect(p.plans.map((x) => x.invoice.invoiceName)).to.deep.equal(["G000000001"]);
+        });
+
+        it("are not reported when their (valid) date is outside the window", () => {
+            const r = newInvoicesOf({ profile: profile(true), ref: REF, invoices: [invoice("../x", "2020-01-01T00:00:00Z")], window, alreadyPlanned: new Set() });
+            expect(r.skipped).to.deep.equal([]);
         });
     });
 
