@@ -36,6 +36,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startEmulator, SEED } from "../emulator";
 import { createBillingClient } from "../provider/billing/client";
+import { invoiceDocumentName } from "../provider/billing/profile";
 import { resolveSettings } from "../provider/config";
 import { invoiceFacts } from "../provider/reconciler/plan";
 import { renderTable } from "../cli/text";
@@ -189,7 +190,7 @@ export async function main(argv: string[]): Promise<void> {
             maxConnections: concurrency,
             recipients: [SEED.users.alice.mail!, SEED.users.bob.mail!, SEED.users.carol.mail!, ...EXTRA_RECIPIENTS],
             invoices: await mapLimit(invoices, 8, async (invoice) => {
-                const { bytes } = await alice.downloadInvoicePdf(invoice, ops.billingAccountName);
+                const { bytes } = await alice.downloadInvoicePdf({ billingAccountName: ops.billingAccountName, invoiceName: invoice.name, documentName: invoiceDocumentName(invoice) });
                 const pdfFile = path.join("pdf", `${invoice.name}.pdf`);
                 fs.writeFileSync(path.join(dir, pdfFile), bytes);
                 return { facts: invoiceFacts(ops, ops.displayName, invoice), pdfFile };

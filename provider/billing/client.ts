@@ -12,34 +12,29 @@
  *   `InvalidResponse`.
  * Methods named `tryGet…` return `undefined` for 404 instead of throwing.
  */
-import { z, ZodError } from "zod";
+import { ZodError, type z } from "zod";
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
 import type { ClientSettings } from "../config";
 import { isLoopbackHost } from "../config";
 import { AzureApiError, ValidationError, issuesFromZod } from "../errors";
-import { buildRequest, operations, responseSchema, type AnyOperation } from "./contract";
+import { sleep } from "../sleep";
+import { buildRequest, operations, responseSchema, type AnyOperation, type BodyOf, type ItemOf, type ParamsOf, type QueryOf, type ResultOf } from "./contract";
 import { type BillingProfileRef } from "./names";
+import { sameId } from "./paths";
+import { InvoiceEmailSettingsInput, invoiceEmailSettingsOf, mergeInvoiceEmailSettings, sameRecipients, type InvoiceEmailSettings } from "./profile";
 import {
-    BILLING_PROFILE_READ_ONLY_PROPERTIES,
     parseErrorBody,
     type BillingAccount,
     type BillingProfile,
-    type BillingProfilePutBody,
     type BillingRoleAssignment,
     type BillingRoleDefinition,
+    type CreateBillingRoleAssignmentBody,
     type DocumentDownloadResult,
     type GraphUser,
     type Invoice,
-    type CreateBillingRoleAssignmentBody,
 } from "./schemas";
 import { Transport, type RawResponse } from "./transport";
-
-/** The two email-invoice fields of a billing profile, the only ones we ever write. */
-export interface InvoiceEmailSettings {
-    invoiceEmailOptIn: boolean;
-    invoiceRecipients: string[];
-}
 
 /** Outcome of {@link BillingClient.updateInvoiceEmailSettings}. */
 export interface InvoiceEmailUpdate {
@@ -49,62 +44,6 @@ export interface InvoiceEmailUpdate {
     before: InvoiceEmailSettings;
     /** False when the profile already had the desired values and nothing was written. */
     written: boolean;
-}
-
-/**
- * The two fields as the client writes them. Recipients are checked to be
- * single-line strings only: this is a JSON body, not a mail header, and the
- * client must be able to write back whatever Azure held (a delete restores
- * the recipients a profile had, which Azure may hold in forms our strict
- * input schema refuses). User input is checked strictly before it gets here
- * (`names.emailAddress`, in the resources' `check`).
- */
-export const InvoiceEmailSettingsInput = z.object({
-    invoiceEmailOptIn: z.boolean({ error: "must be true or false" }),
-    invoiceRecipients: z.array(
-        z
-            .string({ error: "must be a string" })
-            .trim()
-            .min(1, { error: "is empty" })
-            .max(254, { error: "is longer than 254 characters" })
-            .refine((r) => !/[\u0000-\u001f\u007f]/.test(r), { error: "contains a line break or another control character: give one address per entry" }),
-        { error: "must be a list of email addresses" },
-    ),
-});
-
-/** Reads the two email-invoice fields of a profile, with Azure's nulls as defaults. */
-export function invoiceEmailSettingsOf(profile: BillingProfile): InvoiceEmailSettings {
-    return {
-        invoiceEmailOptIn: profile.properties.invoiceEmailOptIn ?? false,
-        invoiceRecipients: [...(profile.properties.invoiceRecipients ?? [])],
-    };
-}
-
-/** Lower-cases, trims, de-duplicates and sorts addresses: the canonical recipient list. */
-export function normaliseRecipients(list: readonly string[]): string[] {
-    return [...new Set(list.map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0))].sort();
-}
-
-/** Recipients compare as a set of lower-cased addresses. */
-export function sameRecipients(a: readonly string[], b: readonly string[]): boolean {
-    const x = normaliseRecipients(a);
-    const y = normaliseRecipients(b);
-    return x.length === y.length && x.every((v, i) => v === y[i]);
-}
-
-/**
- * Builds the PUT body for a read-merge-write: the profile as read, minus
- * Azure's read-only properties and envelope fields, with only the two
- * email-invoice fields replaced. Pure.
- */
-export function mergeInvoiceEmailSettings(profile: BillingProfile, desired: InvoiceEmailSettings): BillingProfilePutBody {
-    const properties: Record<string, unknown> = { ...profile.properties };
-    for (const key of BILLING_PROFILE_READ_ONLY_PROPERTIES) delete properties[key];
-    properties.invoiceEmailOptIn = desired.invoiceEmailOptIn;
-    properties.invoiceRecipients = [...desired.invoiceRecipients];
-    const body: BillingProfilePutBody = { properties: properties as BillingProfilePutBody["properties"] };
-    if (profile.tags) body.tags = profile.tags;
-    return body;
 }
 
 function checkInvoiceEmailSettings(desired: InvoiceEmailSettings): InvoiceEmailSettings {
@@ -117,8 +56,6 @@ function toValidationError(err: unknown, context: string): never {
     if (err instanceof ZodError) throw new ValidationError(issuesFromZod(err), context);
     throw err;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface BillingClientOptions {
     /** Replace the HTTP client (tests, proxies). */
@@ -146,9 +83,9 @@ export class BillingClient {
      */
     async call<O extends AnyOperation>(
         operation: O,
-        params: z.input<O["params"]>,
-        options: { query?: unknown; body?: unknown } = {},
-    ): Promise<{ status: number; value: unknown; requestId?: string }> {
+        params: ParamsOf<O>,
+        options: { query?: QueryOf<O>; body?: BodyOf<O> } = {},
+    ): Promise<{ status: number; value: ResultOf<O>; requestId?: string }> {
         let built;
         try {
             built = buildRequest(operation, params, options.query, options.body);
@@ -157,17 +94,19 @@ export class BillingClient {
         }
         const url = this.transport.base(operation.api) + built.pathAndQuery;
         const response = await this.transport.send(operation.api, built.method, url, built.body, operation.id);
-        if (response.status === 202 && "final" in operation && operation.final) {
-            return this.pollLongRunning(operation, response);
-        }
-        return { status: response.status, value: this.parse(operation, response), requestId: response.requestId };
+        const completed =
+            response.status === 202 && "final" in operation && operation.final
+                ? await this.pollLongRunning(operation, response)
+                : { status: response.status, value: this.parse(operation, response), requestId: response.requestId };
+        // The contract's schema for the status (or the final body) parsed the value.
+        return completed as { status: number; value: ResultOf<O>; requestId?: string };
     }
 
     /** Lists every item of a list operation, following `nextLink` (absolute or relative). */
-    async listAll<T>(operation: AnyOperation, params: unknown, query?: unknown): Promise<T[]> {
-        const first = await this.call(operation, params as never, { query });
-        const items: T[] = [];
-        let page = first.value as { value: T[]; nextLink?: string | null };
+    async listAll<O extends AnyOperation>(operation: O, params: ParamsOf<O>, query?: QueryOf<O>): Promise<Array<ItemOf<O>>> {
+        type Page = { value: Array<ItemOf<O>>; nextLink?: string | null };
+        let page = (await this.call(operation, params, { query })).value as Page;
+        const items: Array<ItemOf<O>> = [];
         const seen = new Set<string>();
         for (;;) {
             items.push(...page.value);
@@ -178,7 +117,7 @@ export class BillingClient {
             }
             seen.add(next);
             const response = await this.transport.send(operation.api, "GET", next, undefined, operation.id);
-            page = this.parse(operation, response) as typeof page;
+            page = this.parse(operation, response) as Page;
         }
     }
 
@@ -297,19 +236,19 @@ export class BillingClient {
     // Billing accounts and profiles
 
     async listBillingAccounts(): Promise<BillingAccount[]> {
-        return this.listAll<BillingAccount>(operations.listBillingAccounts, {});
+        return this.listAll(operations.listBillingAccounts, {});
     }
 
     async getBillingAccount(billingAccountName: string): Promise<BillingAccount> {
-        return (await this.call(operations.getBillingAccount, { billingAccountName })).value as BillingAccount;
+        return (await this.call(operations.getBillingAccount, { billingAccountName })).value;
     }
 
     async listBillingProfiles(billingAccountName: string): Promise<BillingProfile[]> {
-        return this.listAll<BillingProfile>(operations.listBillingProfiles, { billingAccountName });
+        return this.listAll(operations.listBillingProfiles, { billingAccountName });
     }
 
     async getBillingProfile(ref: BillingProfileRef): Promise<BillingProfile> {
-        return (await this.call(operations.getBillingProfile, ref)).value as BillingProfile;
+        return (await this.call(operations.getBillingProfile, ref)).value;
     }
 
     /** Like {@link getBillingProfile}, but `undefined` when the profile does not exist (404). */
@@ -349,7 +288,7 @@ export class BillingClient {
         const body = mergeInvoiceEmailSettings(current, desired);
         const result = await this.call(operations.putBillingProfile, ref, { body });
         // A 202 whose operation result has no body: read the profile back.
-        const profile = (result.value as BillingProfile | undefined) ?? (await this.getBillingProfile(ref));
+        const profile = result.value ?? (await this.getBillingProfile(ref));
         return { profile, before, written: true };
     }
 
@@ -357,7 +296,7 @@ export class BillingClient {
     // Role definitions and assignments
 
     async listRoleDefinitions(ref: BillingProfileRef): Promise<BillingRoleDefinition[]> {
-        return this.listAll<BillingRoleDefinition>(operations.listBillingRoleDefinitions, ref);
+        return this.listAll(operations.listBillingRoleDefinitions, ref);
     }
 
     /**
@@ -380,11 +319,11 @@ export class BillingClient {
     }
 
     async listRoleAssignments(ref: BillingProfileRef): Promise<BillingRoleAssignment[]> {
-        return this.listAll<BillingRoleAssignment>(operations.listBillingRoleAssignments, ref);
+        return this.listAll(operations.listBillingRoleAssignments, ref);
     }
 
     async getRoleAssignment(ref: BillingProfileRef, billingRoleAssignmentName: string): Promise<BillingRoleAssignment> {
-        return (await this.call(operations.getBillingRoleAssignment, { ...ref, billingRoleAssignmentName })).value as BillingRoleAssignment;
+        return (await this.call(operations.getBillingRoleAssignment, { ...ref, billingRoleAssignmentName })).value;
     }
 
     /** Like {@link getRoleAssignment}, but `undefined` when it does not exist (404). */
@@ -398,7 +337,7 @@ export class BillingClient {
      */
     async createRoleAssignment(ref: BillingProfileRef, body: CreateBillingRoleAssignmentBody): Promise<BillingRoleAssignment> {
         const result = await this.call(operations.createBillingRoleAssignment, ref, { body });
-        if (result.value) return result.value as BillingRoleAssignment;
+        if (result.value) return result.value;
         // Completed without a body: find what was created.
         const all = await this.listRoleAssignments(ref);
         const created = all.find(
@@ -436,11 +375,11 @@ export class BillingClient {
 
     /** Invoices of a profile whose invoice date is within the period (dates `YYYY-MM-DD`), all pages. */
     async listInvoices(ref: BillingProfileRef, period: { periodStartDate: string; periodEndDate: string }): Promise<Invoice[]> {
-        return this.listAll<Invoice>(operations.listInvoices, ref, period);
+        return this.listAll(operations.listInvoices, ref, period);
     }
 
     async getInvoice(billingAccountName: string, invoiceName: string): Promise<Invoice> {
-        return (await this.call(operations.getInvoice, { billingAccountName, invoiceName })).value as Invoice;
+        return (await this.call(operations.getInvoice, { billingAccountName, invoiceName })).value;
     }
 
     /**
@@ -458,7 +397,7 @@ export class BillingClient {
                 requestId: result.requestId,
             });
         }
-        return result.value as DocumentDownloadResult;
+        return result.value;
     }
 
     /**
@@ -491,17 +430,25 @@ export class BillingClient {
     }
 
     /**
-     * Downloads the PDF of an invoice: picks its `Invoice` document (or the
-     * named one), requests the link, then fetches the bytes.
+     * Downloads the PDF of an invoice: requests the link of the named
+     * document (or, without `documentName`, the one Azure picks), then fetches
+     * the bytes and checks they are a PDF (else {@link AzureApiError}
+     * `InvalidDocument`). The document name is the invoice's
+     * `invoiceDocumentName` (billing/profile.ts) when the caller has the
+     * invoice, or what a stored plan recorded of it.
      */
-    async downloadInvoicePdf(invoice: Invoice, billingAccountName: string, documentName?: string): Promise<{ bytes: Buffer; link: DocumentDownloadResult }> {
-        const link = await this.requestInvoiceDownload(billingAccountName, invoice.name, documentName ?? invoiceDocumentName(invoice));
+    async downloadInvoicePdf(document: {
+        billingAccountName: string;
+        invoiceName: string;
+        documentName?: string;
+    }): Promise<{ bytes: Buffer; link: DocumentDownloadResult }> {
+        const link = await this.requestInvoiceDownload(document.billingAccountName, document.invoiceName, document.documentName);
         const bytes = await this.fetchDocument(link.url);
         if (bytes.subarray(0, 5).toString("latin1") !== "%PDF-") {
             throw new AzureApiError({
                 status: 200,
                 code: "InvalidDocument",
-                message: `the document of invoice ${invoice.name} is not a PDF (${bytes.length} bytes starting ${JSON.stringify(bytes.subarray(0, 16).toString("latin1"))})`,
+                message: `the document of invoice ${document.invoiceName} is not a PDF (${bytes.length} bytes starting ${JSON.stringify(bytes.subarray(0, 16).toString("latin1"))})`,
                 operation: "downloadDocument",
             });
         }
@@ -514,7 +461,7 @@ export class BillingClient {
     /** Resolves a user by object id or user principal name (email). */
     async getGraphUser(userId: string): Promise<GraphUser> {
         const result = await this.call(operations.getGraphUser, { userId }, { query: { $select: "id,mail,userPrincipalName,displayName" } });
-        return result.value as GraphUser;
+        return result.value;
     }
 
     /** Like {@link getGraphUser}, but `undefined` when there is no such user (404). */
@@ -530,19 +477,6 @@ export class BillingClient {
             throw err;
         }
     }
-}
-
-/** The name of an invoice's `Invoice` document (the PDF to send), when Azure lists one. */
-export function invoiceDocumentName(invoice: Invoice): string | undefined {
-    const docs = invoice.properties.documents ?? [];
-    return docs.find((d) => (d.kind ?? "").toLowerCase() === "invoice")?.name ?? undefined;
-}
-
-/** Compares two role definition ids by their trailing GUID (Azure returns them at account or profile scope). */
-export function sameId(a: string | null | undefined, b: string | null | undefined): boolean {
-    if (!a || !b) return false;
-    const tail = (s: string) => s.split("/").filter(Boolean).pop()?.toLowerCase();
-    return tail(a) === tail(b);
 }
 
 /** Creates a client for resolved settings. */

@@ -1,14 +1,18 @@
 /**
  * The HTTP contract of the Azure Billing (and Graph) operations we use, as
- * data (habit 2, after ts-rest). The client builds its requests from these
- * entries and the emulator routes on the same entries, so the two cannot drift
- * apart. A status an operation does not declare is an error on both sides.
+ * data, after ts-rest: method, path, and a schema per status in one place.
+ * The client builds its requests from these entries and the emulator routes
+ * on the same entries, so the two cannot drift apart. A status an operation
+ * does not declare is an error on both sides.
  *
- * Paths and statuses are Microsoft's: Microsoft.Billing api-version
- * 2024-04-01 (see shared/azure-billing/openapi) and Graph v1.0.
+ * Paths and statuses are Microsoft's: the Microsoft.Billing 2024-04-01
+ * OpenAPI specification (Azure/azure-rest-api-specs, specification/billing;
+ * its examples are this repository's test vectors, tests/vectors/azure-billing)
+ * and Graph v1.0.
  */
 import { z } from "zod";
 import * as names from "./names";
+import { PATHS, fillPath, matchPath } from "./paths";
 import * as s from "./schemas";
 
 /** The ARM api-version every billing operation is sent with. */
@@ -75,8 +79,6 @@ function op<
     return o;
 }
 
-const BA = "/providers/Microsoft.Billing/billingAccounts/{billingAccountName}";
-const BP = `${BA}/billingProfiles/{billingProfileName}`;
 const accountParams = z.object({ billingAccountName: names.billingAccountName });
 const profileParams = names.billingProfileRef;
 
@@ -85,7 +87,7 @@ export const operations = {
         id: "listBillingAccounts",
         method: "GET",
         api: "arm",
-        path: "/providers/Microsoft.Billing/billingAccounts",
+        path: PATHS.billingAccounts,
         params: z.object({}),
         responses: { 200: s.BillingAccountList },
         access: "signedIn",
@@ -94,7 +96,7 @@ export const operations = {
         id: "getBillingAccount",
         method: "GET",
         api: "arm",
-        path: BA,
+        path: PATHS.billingAccount,
         params: accountParams,
         responses: { 200: s.BillingAccount },
         access: "read",
@@ -103,7 +105,7 @@ export const operations = {
         id: "listBillingProfiles",
         method: "GET",
         api: "arm",
-        path: `${BA}/billingProfiles`,
+        path: PATHS.billingProfiles,
         params: accountParams,
         responses: { 200: s.BillingProfileList },
         access: "signedIn",
@@ -112,7 +114,7 @@ export const operations = {
         id: "getBillingProfile",
         method: "GET",
         api: "arm",
-        path: BP,
+        path: PATHS.billingProfile,
         params: profileParams,
         responses: { 200: s.BillingProfile },
         access: "read",
@@ -121,7 +123,7 @@ export const operations = {
         id: "putBillingProfile",
         method: "PUT",
         api: "arm",
-        path: BP,
+        path: PATHS.billingProfile,
         params: profileParams,
         body: s.BillingProfilePutBody,
         responses: { 200: s.BillingProfile, 201: s.BillingProfile, 202: null },
@@ -132,7 +134,7 @@ export const operations = {
         id: "listBillingRoleDefinitions",
         method: "GET",
         api: "arm",
-        path: `${BP}/billingRoleDefinitions`,
+        path: PATHS.billingRoleDefinitions,
         params: profileParams,
         responses: { 200: s.BillingRoleDefinitionList },
         access: "read",
@@ -141,7 +143,7 @@ export const operations = {
         id: "getBillingRoleDefinition",
         method: "GET",
         api: "arm",
-        path: `${BP}/billingRoleDefinitions/{roleDefinitionName}`,
+        path: PATHS.billingRoleDefinition,
         params: profileParams.extend({ roleDefinitionName: names.guid }),
         responses: { 200: s.BillingRoleDefinition },
         access: "read",
@@ -150,7 +152,7 @@ export const operations = {
         id: "listBillingRoleAssignments",
         method: "GET",
         api: "arm",
-        path: `${BP}/billingRoleAssignments`,
+        path: PATHS.billingRoleAssignments,
         params: profileParams,
         responses: { 200: s.BillingRoleAssignmentList },
         access: "read",
@@ -159,7 +161,7 @@ export const operations = {
         id: "getBillingRoleAssignment",
         method: "GET",
         api: "arm",
-        path: `${BP}/billingRoleAssignments/{billingRoleAssignmentName}`,
+        path: PATHS.billingRoleAssignment,
         params: profileParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
         responses: { 200: s.BillingRoleAssignment },
         access: "read",
@@ -168,7 +170,7 @@ export const operations = {
         id: "createBillingRoleAssignment",
         method: "POST",
         api: "arm",
-        path: `${BP}/createBillingRoleAssignment`,
+        path: PATHS.createBillingRoleAssignment,
         params: profileParams,
         body: s.CreateBillingRoleAssignmentBody,
         responses: { 200: s.BillingRoleAssignment, 202: null },
@@ -179,7 +181,7 @@ export const operations = {
         id: "deleteBillingRoleAssignment",
         method: "DELETE",
         api: "arm",
-        path: `${BP}/billingRoleAssignments/{billingRoleAssignmentName}`,
+        path: PATHS.billingRoleAssignment,
         params: profileParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
         responses: { 200: z.unknown(), 204: null },
         access: "manageRoles",
@@ -188,7 +190,7 @@ export const operations = {
         id: "listInvoices",
         method: "GET",
         api: "arm",
-        path: `${BP}/invoices`,
+        path: PATHS.invoices,
         params: profileParams,
         query: z.object({ periodStartDate: names.isoDate.optional(), periodEndDate: names.isoDate.optional() }),
         responses: { 200: s.InvoiceList },
@@ -198,7 +200,7 @@ export const operations = {
         id: "getInvoice",
         method: "GET",
         api: "arm",
-        path: `${BA}/invoices/{invoiceName}`,
+        path: PATHS.invoice,
         params: accountParams.extend({ invoiceName: names.invoiceName }),
         responses: { 200: s.Invoice },
         access: "read",
@@ -207,7 +209,7 @@ export const operations = {
         id: "downloadInvoice",
         method: "POST",
         api: "arm",
-        path: `${BA}/invoices/{invoiceName}/download`,
+        path: PATHS.invoiceDownload,
         params: accountParams.extend({ invoiceName: names.invoiceName }),
         query: z.object({ documentName: names.documentName.optional() }),
         responses: { 200: s.DocumentDownloadResult, 202: null },
@@ -218,7 +220,7 @@ export const operations = {
         id: "getGraphUser",
         method: "GET",
         api: "graph",
-        path: "/v1.0/users/{userId}",
+        path: PATHS.graphUser,
         params: z.object({ userId: names.userIdOrPrincipalName }),
         query: z.object({ $select: z.string().optional() }),
         responses: { 200: s.GraphUser },
@@ -232,36 +234,28 @@ export type AnyOperation = Operations[OperationId];
 
 /** Path parameters of an operation, as callers pass them. */
 export type ParamsOf<O extends Operation> = z.input<O["params"]>;
-/** Query parameters of an operation. */
-export type QueryOf<O extends Operation> = O["query"] extends z.ZodType ? z.input<O["query"]> : undefined;
-/** Body of an operation. */
-export type BodyOf<O extends Operation> = O["body"] extends z.ZodType ? z.input<O["body"]> : undefined;
-/** The parsed body of a successful, completed operation. */
-export type ResultOf<O extends Operation> = O["final"] extends z.ZodType
-    ? z.output<O["final"]>
-    : O["responses"][200] extends z.ZodType
-      ? z.output<O["responses"][200]>
-      : undefined;
-
+/** The schema an optional field of an operation declares, or `undefined` when it declares none. */
+type Declared<T> = [NonNullable<T>] extends [never] ? undefined : NonNullable<T>;
+/** Query parameters of an operation (other than `api-version`), as callers pass them. */
+export type QueryOf<O extends Operation> = Declared<O["query"]> extends z.ZodType ? z.input<Declared<O["query"]>> : undefined;
+/** Body of an operation, as callers pass it. */
+export type BodyOf<O extends Operation> = Declared<O["body"]> extends z.ZodType ? z.input<Declared<O["body"]>> : undefined;
+/** True when a declared status of the operation carries no body (a 202 whose operation ends in 204, a 204). */
+type MayCompleteEmpty<O extends Operation> = null extends O["responses"][keyof O["responses"]] ? true : false;
 /**
- * Characters kept as they are in a path segment. All of them are valid
- * `pchar`s (RFC 3986), and `:` appears in MCA billing account names.
+ * The parsed body of a successful, completed operation: the final body of a
+ * long-running operation, else the 200 body; `undefined` is part of it when
+ * the operation may complete without a body.
  */
-function encodeSegment(value: string): string {
-    return encodeURIComponent(value).replace(/%3A/gi, ":").replace(/%40/g, "@");
-}
-
-/**
- * Fills an operation's path template. Parameters must already be validated
- * (see {@link operationRequest}); this only encodes.
- */
-export function fillPath(template: string, params: Record<string, string>): string {
-    return template.replace(/\{(\w+)\}/g, (_, key: string) => {
-        const v = params[key];
-        if (v === undefined) throw new Error(`path parameter ${key} missing`);
-        return encodeSegment(v);
-    });
-}
+export type ResultOf<O extends Operation> =
+    | (Declared<O["final"]> extends z.ZodType
+          ? z.output<Declared<O["final"]>>
+          : O["responses"][200] extends z.ZodType
+            ? z.output<O["responses"][200]>
+            : undefined)
+    | (MayCompleteEmpty<O> extends true ? undefined : never);
+/** The items of a list operation's pages. */
+export type ItemOf<O extends Operation> = ResultOf<O> extends { value: Array<infer T> } ? T : never;
 
 /** The request line and body of one call, ready for a transport. */
 export interface BuiltRequest {
@@ -294,35 +288,6 @@ export function buildRequest(operation: AnyOperation, params: unknown, query?: u
     };
 }
 
-interface CompiledRoute {
-    operation: AnyOperation;
-    regex: RegExp;
-    keys: string[];
-}
-
-let compiled: CompiledRoute[] | undefined;
-
-function compileRoutes(): CompiledRoute[] {
-    if (compiled) return compiled;
-    compiled = Object.values(operations).map((operation) => {
-        const keys: string[] = [];
-        const pattern = operation.path
-            .split(/(\{\w+\})/)
-            .map((part) => {
-                const m = /^\{(\w+)\}$/.exec(part);
-                if (m) {
-                    keys.push(m[1]);
-                    return "([^/]+)";
-                }
-                return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-            })
-            .join("");
-        // ARM treats paths case-insensitively.
-        return { operation, regex: new RegExp(`^${pattern}/?$`, "i"), keys };
-    });
-    return compiled;
-}
-
 /**
  * Finds the operation for a method and path (the emulator's router). Returns
  * the raw, decoded path parameters; the caller validates them with
@@ -333,16 +298,12 @@ export function matchOperation(
     pathname: string,
 ): { operation: AnyOperation; params: Record<string, string> } | { pathMatched: true } | undefined {
     let pathMatched = false;
-    for (const route of compileRoutes()) {
-        const m = route.regex.exec(pathname);
-        if (!m) continue;
+    for (const operation of Object.values(operations)) {
+        const params = matchPath(operation.path, pathname);
+        if (!params) continue;
         pathMatched = true;
-        if (route.operation.method !== method.toUpperCase()) continue;
-        const params: Record<string, string> = {};
-        route.keys.forEach((k, i) => {
-            params[k] = decodeURIComponent(m[i + 1]);
-        });
-        return { operation: route.operation, params };
+        if (operation.method !== method.toUpperCase()) continue;
+        return { operation, params };
     }
     return pathMatched ? { pathMatched: true } : undefined;
 }

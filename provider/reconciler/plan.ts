@@ -11,8 +11,9 @@
  */
 import { z } from "zod";
 import { billingProfileRef, documentName, emailAddress, invoiceName, isoDate, type BillingProfileRef } from "../billing/names";
-import { invoiceDocumentName, sameId } from "../billing/client";
 import { isoDay } from "../billing/dates";
+import { sameId } from "../billing/paths";
+import { invoiceDocumentName } from "../billing/profile";
 import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
 import { messageIdFor } from "./message";
 

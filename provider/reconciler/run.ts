@@ -28,7 +28,7 @@
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import type { BillingClient } from "../billing/client";
-import type { BillingProfile, GraphUser, Invoice } from "../billing/schemas";
+import type { BillingProfile, GraphUser } from "../billing/schemas";
 import { AzureApiError, ConfigurationError, MailDeliveryError, ValidationError, isRetryable } from "../errors";
 import { leaseIsStale, leaseOwner, type DeliveryRow, type Ledger, type LeaseHolder } from "./ledger";
 import type { MessageSender } from "./mailer";
@@ -42,7 +42,6 @@ import {
     principalsToResolve,
     profileKey,
     resolveRecipients,
-    type InvoiceFacts,
     type InvoiceWindow,
     type PlannedDelivery,
     type ProfileRef,
@@ -416,7 +415,8 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
             let pdf: Buffer;
             try {
                 // The client checks the bytes are a PDF (AzureApiError InvalidDocument otherwise).
-                pdf = (await deps.client.downloadInvoicePdf(invoiceOf(stored.facts), stored.facts.billingAccountName, stored.facts.documentName ?? undefined)).bytes;
+                const { billingAccountName, invoiceName, documentName } = stored.facts;
+                pdf = (await deps.client.downloadInvoicePdf({ billingAccountName, invoiceName, documentName: documentName ?? undefined })).bytes;
             } catch (err) {
                 const message = `cannot download the PDF of invoice ${group.invoiceName}: ${describeError(err)}`;
                 for (const r of claimable) ledger.noteError(r.id, message, now());
@@ -531,18 +531,6 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
 
 function dryRunItem(d: Pick<PlannedDelivery, "billingAccountName" | "billingProfileName" | "invoiceName" | "recipient">): DryRunDelivery {
     return { billingAccountName: d.billingAccountName, billingProfileName: d.billingProfileName, invoiceName: d.invoiceName, recipient: d.recipient };
-}
-
-/**
- * The invoice as its stored plan knows it, for {@link BillingClient.downloadInvoicePdf}:
- * its ARM id and name (the document is named by the caller, from the plan).
- */
-function invoiceOf(facts: InvoiceFacts): Invoice {
-    return {
-        id: `/providers/Microsoft.Billing/billingAccounts/${facts.billingAccountName}/invoices/${facts.invoiceName}`,
-        name: facts.invoiceName,
-        properties: {},
-    };
 }
 
 /**

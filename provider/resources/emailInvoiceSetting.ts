@@ -20,7 +20,7 @@
  */
 import { z } from "zod";
 import type { BillingClient } from "../billing/client";
-import { invoiceEmailSettingsOf, normaliseRecipients, sameRecipients } from "../billing/client";
+import { invoiceEmailSettingsOf, normaliseRecipients, sameRecipients } from "../billing/profile";
 import * as names from "../billing/names";
 import type { BillingProfile } from "../billing/schemas";
 import { AzureApiError } from "../errors";

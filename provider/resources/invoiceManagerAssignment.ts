@@ -20,7 +20,7 @@
  */
 import { z } from "zod";
 import type { BillingClient } from "../billing/client";
-import { sameId } from "../billing/client";
+import { sameId } from "../billing/paths";
 import * as names from "../billing/names";
 import type { BillingRoleAssignment } from "../billing/schemas";
 import { AzureApiError } from "../errors";

@@ -10,6 +10,7 @@ import * as net from "net";
 import type { AddressInfo } from "net";
 import { PDFDocument } from "pdf-lib";
 import { createBillingClient } from "../../../provider/billing/client";
+import { invoiceDocumentName } from "../../../provider/billing/profile";
 import { resolveSettings } from "../../../provider/config";
 import { AzureApiError } from "../../../provider/errors";
 import { FAST_RETRY, SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
@@ -154,7 +155,7 @@ describe("billing client against the emulator", function () {
             await emu.admin.settings({ retryAfterSeconds: 0 });
             const [invoice] = await carol.listInvoices(ops, { periodStartDate: yearAgo, periodEndDate: today });
             await emu.admin.clearRequests();
-            const { bytes, link } = await carol.downloadInvoicePdf(invoice, MCA);
+            const { bytes, link } = await carol.downloadInvoicePdf({ billingAccountName: MCA, invoiceName: invoice.name, documentName: invoiceDocumentName(invoice) });
             expect(bytes.subarray(0, 5).toString("latin1")).to.equal("%PDF-");
             const pdf = await PDFDocument.load(bytes);
             expect(`${pdf.getTitle()} ${pdf.getSubject()}`).to.include(invoice.name);

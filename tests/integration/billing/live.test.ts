@@ -13,6 +13,7 @@
  */
 import { expect } from "chai";
 import { createBillingClient } from "../../../provider/billing/client";
+import { invoiceDocumentName } from "../../../provider/billing/profile";
 import { resolveSettings, settingsFromEnvironment } from "../../../provider/config";
 
 const target = process.env.AZURE_EMAIL_INVOICING_TEST_TARGET;
@@ -50,7 +51,7 @@ const profileArg = process.env.AZURE_EMAIL_INVOICING_TEST_PROFILE ?? "";
         const invoices = await c.listInvoices(ref, { periodStartDate: start.toISOString().slice(0, 10), periodEndDate: end.toISOString().slice(0, 10) });
         if (invoices.length === 0) return;
         const newest = [...invoices].sort((a, b) => String(b.properties.invoiceDate).localeCompare(String(a.properties.invoiceDate)))[0];
-        const { bytes } = await c.downloadInvoicePdf(newest, billingAccountName);
+        const { bytes } = await c.downloadInvoicePdf({ billingAccountName, invoiceName: newest.name, documentName: invoiceDocumentName(newest) });
         expect(bytes.subarray(0, 5).toString("latin1")).to.equal("%PDF-");
     });
 });

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { simpleParser } from "mailparser";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { invoiceDocumentName } from "../../../provider/billing/profile";
 import type { Invoice } from "../../../provider/billing/schemas";
 import { Ledger } from "../../../provider/reconciler/ledger";
 import { messageIdFor } from "../../../provider/reconciler/message";
@@ -60,7 +61,11 @@ describe("reconciler: reconcile and ledger commands", function () {
             expect([...seen].sort()).to.deep.equal(invoices.flatMap((i) => recipients.map((a) => `${i.name}|${a}`)).sort());
 
             for (const invoice of invoices) {
-                const { bytes } = await world.client("alice").downloadInvoicePdf(invoice, OPS.billingAccountName);
+                const { bytes } = await world.client("alice").downloadInvoicePdf({
+                    billingAccountName: OPS.billingAccountName,
+                    invoiceName: invoice.name,
+                    documentName: invoiceDocumentName(invoice),
+                });
                 const p = invoice.properties;
                 for (const m of messages.filter((x) => x.attachments[0]?.filename === `${invoice.name}.pdf`)) {
                     expect(m.attachments).to.have.length(1);

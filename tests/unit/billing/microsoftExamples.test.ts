@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { operations, responseSchema, type AnyOperation } from "../../../provider/billing/contract";
 import * as s from "../../../provider/billing/schemas";
-import { mergeInvoiceEmailSettings } from "../../../provider/billing/client";
+import { mergeInvoiceEmailSettings } from "../../../provider/billing/profile";
 import { MICROSOFT_EXAMPLES } from "../../support/paths";
 
 /** Which operation each example file exercises. */
