@@ -23,7 +23,8 @@ import * as names from "../provider/billing/names";
 import { requireAccount, requireProfile } from "./authz";
 import { fail } from "./errors";
 import type { Reply } from "./handlers";
-import { type EmulatorState, SettingsPatch, assignmentScope, definitionOf, invoiceView, sameName } from "./model";
+import { roleScopeId, type RoleScope } from "../provider/billing/paths";
+import { type EmulatorState, SettingsPatch, definitionOf, invoiceView, sameName } from "./model";
 import { FaultRule, type Runtime } from "./runtime";
 import { addExtraProfiles, addProfile, issueInvoiceNow } from "./seed";
 import type { EmulatorStore } from "./store";
@@ -43,7 +44,7 @@ export interface PrincipalSummary {
     userPrincipalName: string;
     displayName: string;
     token: string;
-    roleAssignments: Array<{ scope: string; roleName: string; billingAccountName: string; billingProfileName: string | null }>;
+    roleAssignments: Array<RoleScope & { scope: string; roleName: string }>;
 }
 
 /** Every principal with its token and current role assignments. */
@@ -58,7 +59,7 @@ export function principalsView(state: Readonly<EmulatorState>): PrincipalSummary
         roleAssignments: state.roleAssignments
             .filter((a) => sameName(a.principalId, p.id))
             .map((a) => ({
-                scope: assignmentScope(a),
+                scope: roleScopeId(a),
                 roleName: definitionOf(state, a)?.roleName ?? a.roleDefinitionName,
                 billingAccountName: a.billingAccountName,
                 billingProfileName: a.billingProfileName,

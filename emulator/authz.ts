@@ -18,6 +18,7 @@
  * {@link authorize} before any handler runs.
  */
 import { REQUIRED_ROLE, operations, type Access, type OperationId } from "../provider/billing/contract";
+import { billingAccountId, billingProfileId } from "../provider/billing/paths";
 import { fail } from "./errors";
 import {
     type BillingAccountRecord,
@@ -27,13 +28,11 @@ import {
     type LroRecord,
     type PrincipalRecord,
     type RoleKind,
-    accountPath,
     definitionOf,
     findAccount,
     findInvoice,
     findProfile,
     LRO_OPERATION,
-    profilePath,
     profilesOf,
     sameName,
 } from "./model";
@@ -101,8 +100,8 @@ export function isAllowed(state: Readonly<EmulatorState>, principal: PrincipalRe
 /** The ARM id of a scope, as denials name it. */
 export function scopePath(scope: Scope): string {
     if (scope.kind === "tenant") return "/";
-    if (scope.kind === "account") return accountPath(scope.account.name);
-    return profilePath(scope.account.name, scope.profile.name);
+    if (scope.kind === "account") return billingAccountId(scope.account.name);
+    return billingProfileId({ billingAccountName: scope.account.name, billingProfileName: scope.profile.name });
 }
 
 /**

@@ -12,6 +12,7 @@
 import type { z } from "zod";
 import { type OperationId, type Operations } from "../provider/billing/contract";
 import * as names from "../provider/billing/names";
+import { PATHS, matchPath } from "../provider/billing/paths";
 import { BILLING_PROFILE_READ_ONLY_PROPERTIES, type BillingProfilePutBody } from "../provider/billing/schemas";
 import { hasAccountRole, requireAccount, visibleAccounts, visibleProfiles, type Scope } from "./authz";
 import { documentLink } from "./documents";
@@ -151,8 +152,9 @@ interface AssignmentRequest {
 }
 
 function parseRoleDefinitionId(id: string): { account: string; profile: string; name: string } | undefined {
-    const m = /^\/?providers\/Microsoft\.Billing\/billingAccounts\/([^/]+)\/billingProfiles\/([^/]+)\/billingRoleDefinitions\/([^/]+)$/i.exec(id.trim());
-    return m ? { account: decodeURIComponent(m[1]), profile: decodeURIComponent(m[2]), name: m[3] } : undefined;
+    const path = id.trim();
+    const m = matchPath(PATHS.billingRoleDefinition, path.startsWith("/") ? path : `/${path}`);
+    return m ? { account: m.billingAccountName, profile: m.billingProfileName, name: m.roleDefinitionName } : undefined;
 }
 
 /**

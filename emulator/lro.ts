@@ -35,7 +35,8 @@
 import { randomUUID } from "node:crypto";
 import { API_VERSION } from "../provider/billing/contract";
 import { fail } from "./errors";
-import { type EmulatorSettings, type LroKind, type LroRecord, accountPath, profilePath, sameName } from "./model";
+import { PATHS, fillPath, matchPath } from "../provider/billing/paths";
+import { type EmulatorSettings, type LroKind, type LroRecord, sameName } from "./model";
 import type { EmulatorStore } from "./store";
 
 /** How long an operation is kept after it was accepted or last polled: 10 minutes (on the emulator's clock). */
@@ -100,13 +101,14 @@ export class OperationTable {
 
 /** The path (without query) of an operation's Location. */
 export function operationResultPath(rec: Pick<LroRecord, "kind" | "id" | "billingAccountName" | "billingProfileName" | "invoiceName">): string {
+    const params = { billingAccountName: rec.billingAccountName, operationName: rec.id };
     switch (rec.kind) {
         case "putBillingProfile":
-            return `${accountPath(rec.billingAccountName)}/operationResults/${rec.id}`;
+            return fillPath(PATHS.accountOperationResult, params);
         case "createBillingRoleAssignment":
-            return `${profilePath(rec.billingAccountName, rec.billingProfileName ?? "")}/operationResults/${rec.id}`;
+            return fillPath(PATHS.profileOperationResult, { ...params, billingProfileName: rec.billingProfileName ?? "" });
         case "invoiceDownload":
-            return `${accountPath(rec.billingAccountName)}/invoices/${rec.invoiceName ?? ""}/operationResults/${rec.id}`;
+            return fillPath(PATHS.invoiceOperationResult, { ...params, invoiceName: rec.invoiceName ?? "" });
     }
 }
 
@@ -153,28 +155,16 @@ export interface OperationResultRoute {
     operationName: string;
 }
 
-const ROUTES: Array<{ re: RegExp; keys: Array<keyof OperationResultRoute> }> = [
-    { re: /^\/providers\/Microsoft\.Billing\/billingAccounts\/([^/]+)\/operationResults\/([^/]+)\/?$/i, keys: ["billingAccountName", "operationName"] },
-    {
-        re: /^\/providers\/Microsoft\.Billing\/billingAccounts\/([^/]+)\/billingProfiles\/([^/]+)\/operationResults\/([^/]+)\/?$/i,
-        keys: ["billingAccountName", "billingProfileName", "operationName"],
-    },
-    {
-        re: /^\/providers\/Microsoft\.Billing\/billingAccounts\/([^/]+)\/invoices\/([^/]+)\/operationResults\/([^/]+)\/?$/i,
-        keys: ["billingAccountName", "invoiceName", "operationName"],
-    },
-];
+const RESULT_PATHS = [PATHS.accountOperationResult, PATHS.profileOperationResult, PATHS.invoiceOperationResult];
 
 /** Matches an operation-result path (any method; the caller checks it is GET). */
 export function matchOperationResult(pathname: string): OperationResultRoute | undefined {
-    for (const { re, keys } of ROUTES) {
-        const m = re.exec(pathname);
-        if (!m) continue;
-        const out: Partial<OperationResultRoute> = {};
-        keys.forEach((k, i) => {
-            out[k] = decodeURIComponent(m[i + 1]);
-        });
-        return out as OperationResultRoute;
+    for (const template of RESULT_PATHS) {
+        const params = matchPath(template, pathname);
+        if (params) {
+            const { billingAccountName, billingProfileName, invoiceName, operationName } = params;
+            return { billingAccountName, billingProfileName, invoiceName, operationName };
+        }
     }
     return undefined;
 }

@@ -1,5 +1,6 @@
 /**
- * What the emulator holds, as zod schemas (habit 1: types are inferred), and
+ * What the emulator holds, as zod schemas (the types are inferred from them,
+ * never written twice), and
  * the pure functions that turn stored records into Azure's response shapes.
  *
  * The state is plain JSON so that a store can persist it as it is. It is
@@ -9,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { OperationId } from "../provider/billing/contract";
+import { billingAccountId, billingProfileId, invoiceId, roleAssignmentId, roleDefinitionId, roleScopeId } from "../provider/billing/paths";
 import type * as s from "../provider/billing/schemas";
 
 // ---------------------------------------------------------------------------
@@ -239,22 +241,6 @@ export function deterministicGuid(label: string): string {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export const PROVIDER = "/providers/Microsoft.Billing";
-
-export function accountPath(billingAccountName: string): string {
-    return `${PROVIDER}/billingAccounts/${billingAccountName}`;
-}
-export function profilePath(billingAccountName: string, billingProfileName: string): string {
-    return `${accountPath(billingAccountName)}/billingProfiles/${billingProfileName}`;
-}
-export function roleDefinitionId(d: Pick<RoleDefinitionRecord, "billingAccountName" | "billingProfileName" | "name">): string {
-    const scope = d.billingProfileName ? profilePath(d.billingAccountName, d.billingProfileName) : accountPath(d.billingAccountName);
-    return `${scope}/billingRoleDefinitions/${d.name}`;
-}
-export function assignmentScope(a: Pick<RoleAssignmentRecord, "billingAccountName" | "billingProfileName">): string {
-    return a.billingProfileName ? profilePath(a.billingAccountName, a.billingProfileName) : accountPath(a.billingAccountName);
-}
-
 // ---------------------------------------------------------------------------
 // Finders (case-insensitive, like ARM)
 
@@ -316,13 +302,13 @@ export function findInvoiceNamed(state: Readonly<EmulatorState>, name: string): 
 }
 
 // ---------------------------------------------------------------------------
-// Views: records in Azure's response shapes (see shared/azure-billing/examples)
+// Views: records in Azure's response shapes (as in Microsoft's examples, tests/vectors/azure-billing)
 
 type Shape<T extends z.ZodType> = z.input<T>;
 
 export function billingAccountView(a: BillingAccountRecord, hasReadAccess: boolean): Shape<typeof s.BillingAccount> {
     return {
-        id: accountPath(a.name),
+        id: billingAccountId(a.name),
         name: a.name,
         type: "Microsoft.Billing/billingAccounts",
         properties: { ...a.properties, hasReadAccess },
@@ -332,7 +318,7 @@ export function billingAccountView(a: BillingAccountRecord, hasReadAccess: boole
 
 export function billingProfileView(p: BillingProfileRecord): Shape<typeof s.BillingProfile> {
     return {
-        id: profilePath(p.billingAccountName, p.name),
+        id: billingProfileId({ billingAccountName: p.billingAccountName, billingProfileName: p.name }),
         name: p.name,
         type: "Microsoft.Billing/billingAccounts/billingProfiles",
         properties: { ...p.properties, hasReadAccess: true },
@@ -342,7 +328,7 @@ export function billingProfileView(p: BillingProfileRecord): Shape<typeof s.Bill
 
 export function roleDefinitionView(d: RoleDefinitionRecord): Shape<typeof s.BillingRoleDefinition> {
     return {
-        id: roleDefinitionId(d),
+        id: roleDefinitionId(d, d.name),
         name: d.name,
         type: d.billingProfileName
             ? "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions"
@@ -361,9 +347,9 @@ export function roleDefinitionView(d: RoleDefinitionRecord): Shape<typeof s.Bill
  * principals through Graph.
  */
 export function roleAssignmentView(a: RoleAssignmentRecord): Shape<typeof s.BillingRoleAssignment> {
-    const scope = assignmentScope(a);
+    const scope = roleScopeId(a);
     return {
-        id: `${scope}/billingRoleAssignments/${a.name}`,
+        id: roleAssignmentId(a, a.name),
         name: a.name,
         type: a.billingProfileName
             ? "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments"
@@ -375,7 +361,7 @@ export function roleAssignmentView(a: RoleAssignmentRecord): Shape<typeof s.Bill
             principalId: a.principalId,
             principalTenantId: a.principalTenantId,
             principalType: "User",
-            roleDefinitionId: `${scope}/billingRoleDefinitions/${a.roleDefinitionName}`,
+            roleDefinitionId: roleDefinitionId(a, a.roleDefinitionName),
             scope,
             provisioningState: "Succeeded",
         },
@@ -384,7 +370,7 @@ export function roleAssignmentView(a: RoleAssignmentRecord): Shape<typeof s.Bill
 
 export function invoiceView(i: InvoiceRecord): Shape<typeof s.Invoice> {
     return {
-        id: `${accountPath(i.billingAccountName)}/invoices/${i.name}`,
+        id: invoiceId(i.billingAccountName, i.name),
         name: i.name,
         type: "Microsoft.Billing/billingAccounts/invoices",
         properties: { ...i.properties },

@@ -8,6 +8,8 @@
  * The same inputs (clock, options) always give the same state, byte for byte.
  */
 import { createHash } from "node:crypto";
+import type { BillingProfileRef } from "../provider/billing/names";
+import { billingProfileId } from "../provider/billing/paths";
 import { fail } from "./errors";
 import {
     type BillingProfileRecord,
@@ -21,7 +23,6 @@ import {
     assignmentsAt,
     deterministicGuid,
     findAccount,
-    profilePath,
     roleDefinitionsAt,
     sameName,
 } from "./model";
@@ -364,7 +365,7 @@ export const SEED = {
                 displayName: p.record.properties.displayName as string,
             },
         ]),
-    ) as Record<ProfileKey, { billingAccountName: string; billingProfileName: string; displayName: string }>,
+    ) as Record<ProfileKey, BillingProfileRef & { displayName: string }>,
     users: Object.fromEntries(Object.entries(USERS).map(([k, u]) => [k, principalOf(k, u)])) as Record<SeedUserKey, PrincipalRecord>,
 } as const;
 
@@ -481,7 +482,7 @@ export function issueInvoice(
         azurePrepaymentApplied: money(0),
         billedAmount: money(total),
         billingProfileDisplayName: profile.properties.displayName ?? null,
-        billingProfileId: profilePath(profile.billingAccountName, profile.name),
+        billingProfileId: billingProfileId({ billingAccountName: profile.billingAccountName, billingProfileName: profile.name }),
         creditAmount: money(0),
         documents: [{ kind: "Invoice", name: String(20000000 + seq), source: "DRS" }],
         documentType: "Invoice",

@@ -107,6 +107,32 @@ export function matchPath(template: string, pathname: string): Record<string, st
     return params;
 }
 
+/**
+ * Where a role definition or assignment lives: a billing profile, or its
+ * billing account (`billingProfileName` null).
+ */
+export interface RoleScope {
+    billingAccountName: string;
+    billingProfileName: string | null;
+}
+
+/** The ARM id of a role scope: the billing profile's id, or the account's. */
+export function roleScopeId(scope: RoleScope): string {
+    return scope.billingProfileName === null
+        ? billingAccountId(scope.billingAccountName)
+        : billingProfileId({ billingAccountName: scope.billingAccountName, billingProfileName: scope.billingProfileName });
+}
+
+/** The ARM id of a billing role definition at a scope. */
+export function roleDefinitionId(scope: RoleScope, roleDefinitionName: string): string {
+    return `${roleScopeId(scope)}/billingRoleDefinitions/${fillPath("{name}", { name: roleDefinitionName })}`;
+}
+
+/** The ARM id of a billing role assignment at a scope. */
+export function roleAssignmentId(scope: RoleScope, billingRoleAssignmentName: string): string {
+    return `${roleScopeId(scope)}/billingRoleAssignments/${fillPath("{name}", { name: billingRoleAssignmentName })}`;
+}
+
 /** The ARM id of a billing account. */
 export function billingAccountId(billingAccountName: string): string {
     return fillPath(PATHS.billingAccount, { billingAccountName });

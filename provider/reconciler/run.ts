@@ -28,8 +28,10 @@
 import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import type { BillingClient } from "../billing/client";
+import { parseBillingProfileId } from "../billing/paths";
 import type { BillingProfile, GraphUser } from "../billing/schemas";
 import { AzureApiError, ConfigurationError, MailDeliveryError, ValidationError, isRetryable } from "../errors";
+import { sleep } from "../sleep";
 import { leaseIsStale, leaseOwner, type DeliveryRow, type Ledger, type LeaseHolder } from "./ledger";
 import type { MessageSender } from "./mailer";
 import { buildMessage } from "./message";
@@ -176,20 +178,6 @@ export function newRunId(now = Date.now()): string {
     return `${new Date(now).toISOString().replace(/[-:.]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(4).toString("hex")}`;
 }
 
-/** Sleeps, waking early (resolving) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-        if (signal?.aborted || ms <= 0) return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener("abort", done, { once: true });
-    });
-}
-
 /** A counting semaphore (FIFO). */
 class Semaphore {
     private readonly waiting: Array<() => void> = [];
@@ -222,13 +210,9 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
     return out;
 }
 
-const PROFILE_ID = /\/billingAccounts\/([^/]+)\/billingProfiles\/([^/]+)\/?$/i;
-
 /** The names of a profile as Azure spells them (from its id), falling back to what was asked. */
 function refOf(profile: BillingProfile, fallback?: ProfileRef): ProfileRef {
-    const m = PROFILE_ID.exec(profile.id);
-    if (m) return { billingAccountName: decodeURIComponent(m[1]), billingProfileName: decodeURIComponent(m[2]) };
-    return { billingAccountName: fallback?.billingAccountName ?? "", billingProfileName: profile.name };
+    return parseBillingProfileId(profile.id) ?? { billingAccountName: fallback?.billingAccountName ?? "", billingProfileName: profile.name };
 }
 
 function emptySummary(ref: ProfileRef, displayName: string | null, optedIn: boolean | null): ProfileSummary {
