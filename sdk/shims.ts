@@ -14,11 +14,10 @@
  * version's code runs (see host.ts for the upgrade contract).
  */
 import type * as pulumi from "@pulumi/pulumi";
-
-/** Version of the calling convention between this shim and provider/resources/host.ts. */
-export const SHIM_ABI = 1;
+import { SHIM_ABI } from "../provider/resources/abi";
 
 function shimFor(kind: "EmailInvoiceSetting" | "InvoiceManagerAssignment"): pulumi.dynamic.ResourceProvider {
+    // A local, so the serialized closures hold the number, not the module it comes from.
     const abi = SHIM_ABI;
     const load = () => require("azure-email-invoicing/dynamic").host(kind, abi);
     return {

@@ -4,9 +4,11 @@
  * say which operation failed on what and which role the caller needs.
  * Pure, except {@link packageVersion}, which reads package.json once.
  */
+import type { dynamic } from "@pulumi/pulumi";
 import { z } from "zod";
 import { AzureApiError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
 import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
+import type { BillingProfileRef } from "../billing/names";
 
 /**
  * The value Pulumi's engine sends for an input that is not known yet (during
@@ -28,11 +30,12 @@ export function containsUnknown(v: unknown): boolean {
     return false;
 }
 
-/** Pulumi `check` failure. */
-export interface CheckFailure {
-    property: string;
-    reason: string;
-}
+/**
+ * What a resource's pure `check` answers: Pulumi's dynamic `CheckResult`,
+ * with both fields always present. Each failure is an {@link InputIssue},
+ * the shape Pulumi's `CheckFailure` has, so it is reported as it is.
+ */
+export type CheckResult = Required<dynamic.CheckResult<Record<string, unknown>>> & { failures: InputIssue[] };
 
 /**
  * Validates each property that is known with its schema and reports every
@@ -42,9 +45,9 @@ export interface CheckFailure {
 export function checkProperties<S extends Record<string, z.ZodType>>(
     shape: S,
     news: Record<string, unknown>,
-): { values: { [K in keyof S]?: z.output<S[K]> }; failures: CheckFailure[] } {
+): { values: { [K in keyof S]?: z.output<S[K]> }; failures: InputIssue[] } {
     const values: Record<string, unknown> = {};
-    const failures: CheckFailure[] = [];
+    const failures: InputIssue[] = [];
     for (const [key, schema] of Object.entries(shape)) {
         const raw = news[key];
         if (containsUnknown(raw)) {
@@ -73,7 +76,7 @@ export interface DiffResult {
 export const PROFILE_KEYS = ["billingAccountName", "billingProfileName"] as const;
 
 /** What to check when Azure says a billing profile does not exist (the hint of a 404). */
-export function checkNames(ref: { billingAccountName: string; billingProfileName: string }): string {
+export function checkNames(ref: BillingProfileRef): string {
     return `Check billingAccountName '${ref.billingAccountName}' and billingProfileName '${ref.billingProfileName}' (the names from \`az billing profile list --account-name ...\`, not display names).`;
 }
 
@@ -88,7 +91,7 @@ export function changedProfileKeys(olds: Record<string, unknown>, news: Record<s
  * top-level property, with the element's path (e.g. `additionalRecipients[1]`)
  * leading the reason. The value itself is not repeated: it may be a secret.
  */
-function topLevelFailures(key: string, issues: CheckFailure[]): CheckFailure[] {
+function topLevelFailures(key: string, issues: InputIssue[]): InputIssue[] {
     return issues.map((i) => (i.property === key ? i : { property: key, reason: `${i.property}: ${i.reason}` }));
 }
 
@@ -141,8 +144,8 @@ export function withPartialResource(error: Error, id: string, properties: Record
  * re-raised as a ValidationError (handlers can be called without `check`),
  * typed by the resource's input schema.
  */
-export function checkedInputs<S extends z.ZodType>(checked: { inputs: Record<string, unknown>; failures: CheckFailure[] }, schema: S, context: string): z.output<S> {
-    if (checked.failures.length > 0) throw new ValidationError(checked.failures as InputIssue[], context);
+export function checkedInputs<S extends z.ZodType>(checked: CheckResult, schema: S, context: string): z.output<S> {
+    if (checked.failures.length > 0) throw new ValidationError(checked.failures, context);
     return schema.parse(checked.inputs);
 }
 

@@ -22,6 +22,7 @@ import { z } from "zod";
 import type { BillingClient } from "../billing/client";
 import { invoiceEmailSettingsOf, normaliseRecipients, sameRecipients } from "../billing/profile";
 import * as names from "../billing/names";
+import type { BillingProfileRef } from "../billing/names";
 import type { BillingProfile } from "../billing/schemas";
 import { AzureApiError } from "../errors";
 import {
@@ -35,7 +36,7 @@ import {
     checkNames,
     withPartialResource,
     writeMayHaveApplied,
-    type CheckFailure,
+    type CheckResult,
     type DiffResult,
 } from "./common";
 
@@ -87,7 +88,7 @@ export type Outputs = z.output<typeof Outputs>;
  * Validates and normalises inputs. Never throws for user mistakes: each
  * problem is a property-level failure. Unknown values (preview) pass through.
  */
-export function check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+export function check(news: Record<string, unknown>): CheckResult {
     const { values, failures } = checkProperties(inputShape, news);
     const inputs: Record<string, unknown> = { ...news, ...values };
     return { inputs, failures };
@@ -113,7 +114,7 @@ export function diff(olds: Record<string, unknown>, news: Record<string, unknown
 /** The outputs for a profile as Azure holds it, keeping the recorded prior values. */
 export function outputsFor(
     profile: BillingProfile,
-    ref: { billingAccountName: string; billingProfileName: string },
+    ref: BillingProfileRef,
     prior: { priorEnabled: boolean; priorAdditionalRecipients: string[] },
 ): Outputs {
     const live = invoiceEmailSettingsOf(profile);
@@ -152,7 +153,7 @@ function parseInputs(news: Record<string, unknown>): Inputs {
     return checkedInputs(check(news), Inputs, TYPE_NAME);
 }
 
-function describe(ref: { billingAccountName: string; billingProfileName: string }): string {
+function describe(ref: BillingProfileRef): string {
     return `${TYPE_NAME} on billing profile ${ref.billingProfileName} (account ${ref.billingAccountName})`;
 }
 

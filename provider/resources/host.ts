@@ -11,28 +11,22 @@
  * version of the shim's calling convention; a stack written by a newer shim
  * than this code understands fails with a clear message instead of guessing.
  */
+import type { dynamic } from "@pulumi/pulumi";
 import type { BillingClient } from "../billing/client";
 import { createBillingClient } from "../billing/client";
 import { resolveSettings, settingsFromEnvironment, settingsFromStackConfig, type SettingsLayer } from "../config";
+import { SHIM_ABI } from "./abi";
+import type { CheckResult, DiffResult } from "./common";
 import * as emailInvoiceSetting from "./emailInvoiceSetting";
 import * as invoiceManagerAssignment from "./invoiceManagerAssignment";
-import type { CheckFailure } from "./common";
-
-/** The shim calling convention this implementation understands. */
-export const SHIM_ABI = 1;
 
 export type ResourceKind = typeof emailInvoiceSetting.TYPE_NAME | typeof invoiceManagerAssignment.TYPE_NAME;
 
-/** The subset of Pulumi's dynamic `ConfigureRequest` we use. */
-interface ConfigureRequest {
-    config: { get(key: string): string | undefined };
-}
-
 /** What one resource kind implements; the same shape for both. */
 interface ResourceModule {
-    check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] };
-    diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace?: boolean };
-    create(client: BillingClient, news: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }>;
+    check(news: Record<string, unknown>): CheckResult;
+    diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult;
+    create(client: BillingClient, news: Record<string, unknown>): Promise<Required<dynamic.CreateResult<Record<string, unknown>>>>;
     /** `inputs`, when given, replace the inputs in state on refresh (the live values as inputs). */
     read(
         client: BillingClient,
@@ -70,7 +64,8 @@ export function host(kind: ResourceKind, abi: number) {
     const impl = MODULES[kind];
     if (!impl) throw new Error(`unknown azure-email-invoicing resource kind '${kind}'`);
     return {
-        async configure(req: ConfigureRequest): Promise<void> {
+        /** Needs only `config.get` of Pulumi's request (tests pass a plain getter). */
+        async configure(req: { config: Pick<dynamic.Config, "get"> }): Promise<void> {
             const stack = settingsFromStackConfig((k) => req.config.get(k));
             if (JSON.stringify(stack) !== JSON.stringify(state.stack)) {
                 state.stack = stack;
@@ -87,7 +82,7 @@ export function host(kind: ResourceKind, abi: number) {
         async create(inputs: Record<string, unknown>) {
             return impl.create(client(), inputs);
         },
-        async read(id: string, props: Record<string, unknown>) {
+        async read(id: string, props?: Record<string, unknown>) {
             const r = await impl.read(client(), id, props ?? {});
             // No id tells Pulumi the resource no longer exists.
             if (!r) return {};
@@ -99,7 +94,7 @@ export function host(kind: ResourceKind, abi: number) {
         async delete(_id: string, props: Record<string, unknown>) {
             await impl.remove(client(), props);
         },
-    };
+    } satisfies Required<dynamic.ResourceProvider>;
 }
 
 /** For tests: forget the configured settings and client. */

@@ -22,7 +22,8 @@ import { z } from "zod";
 import type { BillingClient } from "../billing/client";
 import { sameId } from "../billing/paths";
 import * as names from "../billing/names";
-import type { BillingRoleAssignment } from "../billing/schemas";
+import type { BillingProfileRef } from "../billing/names";
+import type { BillingRoleAssignment, CreateBillingRoleAssignmentBody } from "../billing/schemas";
 import { AzureApiError } from "../errors";
 import {
     changedProfileKeys,
@@ -35,7 +36,7 @@ import {
     sameName,
     withPartialResource,
     writeMayHaveApplied,
-    type CheckFailure,
+    type CheckResult,
     type DiffResult,
 } from "./common";
 
@@ -84,7 +85,7 @@ export type Outputs = z.output<typeof Outputs>;
 // Pure core
 
 /** Validates inputs; exactly one of `userEmailAddress` and `principalId`. Never throws for user mistakes. */
-export function check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+export function check(news: Record<string, unknown>): CheckResult {
     const { values, failures } = checkProperties(inputShape, news);
     const inputs: Record<string, unknown> = { ...news, ...values };
     for (const k of ["userEmailAddress", "principalId", "principalTenantId"]) if (inputs[k] === undefined) delete inputs[k];
@@ -155,9 +156,7 @@ export function findAssignment(all: BillingRoleAssignment[], principalId: string
 /** Outputs for a live assignment. */
 export function outputsFor(
     assignment: BillingRoleAssignment,
-    ctx: {
-        billingAccountName: string;
-        billingProfileName: string;
+    ctx: BillingProfileRef & {
         principalSource: "userEmailAddress" | "principalId";
         userEmailAddress?: string;
         principalId: string;
@@ -195,7 +194,7 @@ function parseInputs(news: Record<string, unknown>): Inputs {
     return checkedInputs(check(news), Inputs, TYPE_NAME);
 }
 
-function describe(ref: { billingAccountName: string; billingProfileName: string }, who?: string): string {
+function describe(ref: BillingProfileRef, who?: string): string {
     return `${TYPE_NAME}${who ? ` for ${who}` : ""} on billing profile ${ref.billingProfileName} (account ${ref.billingAccountName})`;
 }
 
@@ -263,7 +262,7 @@ export async function create(client: BillingClient, news: Record<string, unknown
         return { id: existing.id, outs };
     }
     try {
-        const body: { roleDefinitionId: string; principalId: string; principalTenantId?: string; userEmailAddress?: string } = {
+        const body: CreateBillingRoleAssignmentBody = {
             roleDefinitionId: role.id,
             principalId: principal.principalId,
         };
