@@ -15,6 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type EmulatorHandle } from "../../emulator";
+import type { BillingProfileRef } from "../../provider/billing/names";
 import { ENV } from "../../provider/config";
 import { SMTP_ENV } from "../../provider/reconciler/mailer";
 import { recipientRoleOf } from "../../provider/reconciler/plan";
@@ -58,7 +59,7 @@ export function shellQuote(value: string): string {
  * The owner token of the first billing profile of the first MCA account, as
  * the emulator lists them.
  */
-export function sandboxOwner(emulator: EmulatorHandle): { token: string; userPrincipalName: string; billingAccountName: string; billingProfileName: string } {
+export function sandboxOwner(emulator: EmulatorHandle): BillingProfileRef & { token: string; userPrincipalName: string } {
     const state = emulator.state();
     const account = state.billingAccounts.find((a) => a.properties.agreementType === "MicrosoftCustomerAgreement") ?? state.billingAccounts[0];
     const profile = state.billingProfiles.find((p) => p.billingAccountName === account?.name);

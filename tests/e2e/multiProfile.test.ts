@@ -8,11 +8,12 @@
  */
 import { expect } from "chai";
 import * as path from "path";
+import type { BillingProfileRef } from "../../provider/billing/names";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { describeLog, heldEmailSettings, heldInvoiceManagers } from "./support/azure";
 import { EXAMPLES, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
 
-const ref = (p: { billingAccountName: string; billingProfileName: string }) => ({ billingAccountName: p.billingAccountName, billingProfileName: p.billingProfileName });
+const ref = (p: BillingProfileRef) => ({ billingAccountName: p.billingAccountName, billingProfileName: p.billingProfileName });
 const operations = ref(SEED.profiles.operations);
 const research = ref(SEED.profiles.research);
 

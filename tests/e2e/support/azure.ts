@@ -3,15 +3,11 @@
  * `GET /_emulator/requests`): the e2e tests assert Azure's state, not the
  * CLI's word for it.
  */
+import type { BillingProfileRef } from "../../../provider/billing/names";
 import type { RequestLogEntry, TestEmulator } from "../../support/emulator";
 
-export interface ProfileRef {
-    billingAccountName: string;
-    billingProfileName: string;
-}
-
 /** The opt-in and recipients the emulator holds for a profile. */
-export async function heldEmailSettings(emu: TestEmulator, ref: ProfileRef): Promise<{ enabled: boolean; recipients: string[] }> {
+export async function heldEmailSettings(emu: TestEmulator, ref: BillingProfileRef): Promise<{ enabled: boolean; recipients: string[] }> {
     const state = await emu.admin.state();
     const p = (state.billingProfiles as any[]).find((x) => x.billingAccountName === ref.billingAccountName && x.name === ref.billingProfileName);
     if (!p) throw new Error(`the emulator holds no billing profile ${ref.billingProfileName}`);
@@ -19,7 +15,7 @@ export async function heldEmailSettings(emu: TestEmulator, ref: ProfileRef): Pro
 }
 
 /** Every role assignment on a profile with its role's name, as the emulator records them. */
-async function heldRoleAssignments(emu: TestEmulator, ref: ProfileRef): Promise<Array<{ roleName: string | undefined; principalId: string }>> {
+async function heldRoleAssignments(emu: TestEmulator, ref: BillingProfileRef): Promise<Array<{ roleName: string | undefined; principalId: string }>> {
     const state = await emu.admin.state();
     const onProfile = (x: any) => x.billingAccountName === ref.billingAccountName && x.billingProfileName === ref.billingProfileName;
     const roleNames = new Map<string, string>();
@@ -28,7 +24,7 @@ async function heldRoleAssignments(emu: TestEmulator, ref: ProfileRef): Promise<
 }
 
 /** The principal ids holding the Invoice manager role on a profile, as the emulator records them. */
-export async function heldInvoiceManagers(emu: TestEmulator, ref: ProfileRef): Promise<string[]> {
+export async function heldInvoiceManagers(emu: TestEmulator, ref: BillingProfileRef): Promise<string[]> {
     return (await heldRoleAssignments(emu, ref))
         .filter((a) => a.roleName === "Invoice manager")
         .map((a) => a.principalId)
@@ -36,7 +32,7 @@ export async function heldInvoiceManagers(emu: TestEmulator, ref: ProfileRef): P
 }
 
 /** Every role assignment on a profile: `<role name>:<principal id>`, sorted. */
-export async function heldAssignments(emu: TestEmulator, ref: ProfileRef): Promise<string[]> {
+export async function heldAssignments(emu: TestEmulator, ref: BillingProfileRef): Promise<string[]> {
     return (await heldRoleAssignments(emu, ref)).map((a) => `${a.roleName}:${a.principalId}`).sort();
 }
 
