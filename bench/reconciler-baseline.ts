@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as nodemailer from "nodemailer";
 import { buildMessage, messageIdFor } from "../provider/reconciler/message";
-import type { InvoiceFacts } from "../provider/reconciler/plan";
+import type { InvoiceFacts } from "../provider/reconciler/facts";
 
 /** What bench/reconciler.ts writes for the baseline. */
 export interface BaselineManifest {

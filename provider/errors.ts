@@ -1,6 +1,6 @@
 /**
- * The closed catalogue of errors this package raises (habit 9). Every failure
- * a caller can see is one of these four classes, and each says once whether
+ * The closed catalogue of errors this package raises. Every failure
+ * a caller can see is one of these five classes, and each says once whether
  * it is worth retrying.
  *
  * - {@link AzureApiError}: Azure (or the emulator) answered with an error, or
@@ -13,6 +13,10 @@
  * - {@link MailDeliveryError}: the SMTP server refused one message or the
  *   connection failed while sending it. Retryable for 4xx replies and
  *   connection failures; a 5xx reply is permanent for that recipient.
+ * - {@link LedgerError}: the reconciler's ledger could not be read or
+ *   written. Retryable when a later attempt may succeed (a dropped
+ *   connection, a restarting server, a busy database); terminal otherwise
+ *   (credentials refused, a full disk, a damaged file).
  */
 import { z } from "zod";
 
@@ -123,9 +127,26 @@ export class MailDeliveryError extends Error {
     }
 }
 
+export class LedgerError extends Error {
+    override readonly name = "LedgerError";
+    /** True when a later attempt may succeed (connection lost, server restarting, database busy). */
+    readonly retryable: boolean;
+    /** The ledger, as safe to print: a path, or a URL without its password. */
+    readonly ledger: string;
+    /** The driver's code (`ECONNREFUSED`, `57P01`, `SQLITE_FULL`, ...), when known. */
+    readonly code?: string;
+
+    constructor(init: { ledger: string; message: string; retryable: boolean; code?: string }) {
+        super(`ledger ${init.ledger}: ${init.message}`);
+        this.ledger = init.ledger;
+        this.retryable = init.retryable;
+        this.code = init.code;
+    }
+}
+
 /** Whether `err` is worth retrying; unknown errors are treated as terminal. */
 export function isRetryable(err: unknown): boolean {
-    return err instanceof AzureApiError || err instanceof MailDeliveryError ? err.retryable : false;
+    return err instanceof AzureApiError || err instanceof MailDeliveryError || err instanceof LedgerError ? err.retryable : false;
 }
 
 /** Renders a zod path the way users write properties: `a.b[2]`. */

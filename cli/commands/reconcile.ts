@@ -1,31 +1,39 @@
 /**
  * `azure-email-invoicing reconcile`: emails every invoice of the billing
  * profiles in scope to the people Azure's rule names, once, with the PDF
- * attached (issue 5). Configuration enters here (habit 8): flags, the
- * optional `--config` file and the environment are read once and passed down
- * as typed values; nothing below reads `process.env`.
+ * attached. Configuration enters here, so that nothing below reads
+ * `process.env`: flags, the optional `--config` file and the environment are
+ * read once and passed down as typed values.
  *
  * Output: progress on stderr (one live line on a terminal, plain lines
  * otherwise); results on stdout (a summary table, or JSON with `--json`).
  *
  * Exit status: 0 when every delivery in scope is sent; 1 when a delivery
- * failed permanently in this pass, is still pending, or a billing profile
- * could not be reconciled; 2 for bad flags or configuration.
+ * failed permanently in this pass, is still pending, a billing profile
+ * could not be reconciled, or the ledger cannot be reached; 2 for bad flags
+ * or configuration (nothing was done).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { createBillingClient } from "../../provider/billing/client";
-import { isoDate } from "../../provider/billing/names";
+import { isoDate, type BillingProfileRef } from "../../provider/billing/names";
 import { describeSettings, resolveSettings, settingsFromEnvironment } from "../../provider/config";
-import { ConfigurationError, ValidationError } from "../../provider/errors";
-import { Ledger, defaultLedgerPath } from "../../provider/reconciler/ledger";
+import { ConfigurationError, LedgerError, ValidationError } from "../../provider/errors";
+import type { Ledger } from "../../provider/reconciler/ledger/contract";
+import { openLedger } from "../../provider/reconciler/ledger/open";
 import { Mailer, resolveSmtpSettings } from "../../provider/reconciler/mailer";
-import { parseProfileArg, profileLabel, type ProfileRef, type SkippedInvoice, type UnresolvedRecipient } from "../../provider/reconciler/plan";
-import { exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunEvent, type RunSummary } from "../../provider/reconciler/run";
+import { parseProfileArg } from "../../provider/reconciler/plan";
+import { AcceptedUnrecorded, DEFAULT_LEASE_MS, exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunSummary } from "../../provider/reconciler/run";
 import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
-import { parseDuration, renderTable, terminalSafe } from "../text";
+import { describeLedger, ledgerLocation } from "../ledger-setting";
+import { Progress } from "../progress";
+import { describeUnrecorded, renderDryRun, renderSummary } from "../render";
+import { parseDuration, terminalSafe } from "../text";
+
+/** The environment variable of the worker's identity, when `--worker-id` is not given. */
+export const WORKER_ID_ENV = "AZURE_EMAIL_INVOICING_WORKER_ID";
 
 const USAGE = `usage: azure-email-invoicing reconcile [options]
 
@@ -49,9 +57,16 @@ mode
 
 mail and ledger
   --from ADDRESS             sender (default: $INVOICE_MAIL_FROM)
-  --ledger PATH              the ledger (default: $XDG_STATE_HOME/azure-email-invoicing/ledger.sqlite,
-                             XDG_STATE_HOME defaulting to ~/.local/state)
+  --ledger PATH|URL          the ledger: a SQLite file, or postgres://USER@HOST/DB?sslmode=verify-full
+                             (default: $AZURE_EMAIL_INVOICING_LEDGER, else
+                             $XDG_STATE_HOME/azure-email-invoicing/ledger.sqlite, XDG_STATE_HOME
+                             defaulting to ~/.local/state); never a password on the command line
   --allow-insecure-smtp      allow plaintext or unverified TLS to an SMTP host that is not loopback
+  --allow-insecure-ledger    allow plaintext or unverified TLS to a PostgreSQL host that is not loopback
+  --worker-id ID             this worker's name in leases and logs (default: $AZURE_EMAIL_INVOICING_WORKER_ID,
+                             else host/pid/run); unique among the workers running at once
+  --lease DURATION           how long a claimed delivery stays this worker's without being renewed
+                             (default 15m; renewed while its SMTP transaction lasts)
   --concurrency N            SMTP connections (default 5)
   --max-attempts N           attempts per message within a pass on SMTP 4xx or connection errors (default 4)
   --retry-delay DURATION     first backoff delay, doubled per attempt (default 1s)
@@ -64,9 +79,15 @@ environment
   SMTP_PASSWORD, SMTP_PASSWORD_FILE
                              the SMTP password (or put it in SMTP_URL); never a flag
   INVOICE_MAIL_FROM          the sender, e.g. "Contoso Billing <billing@contoso.com>"
+  AZURE_EMAIL_INVOICING_LEDGER
+                             the ledger, when neither --ledger nor the config file names one
+  PGPASSWORD, PGPASSFILE, PGHOST, PGUSER, PGSSLMODE, ...
+                             libpq's variables, for a PostgreSQL ledger
+  AZURE_EMAIL_INVOICING_WORKER_ID
+                             the worker's name, when --worker-id is not given
 
-exit status: 0 all delivered; 1 a delivery failed permanently or is still pending, or a
-billing profile could not be reconciled; 2 bad flags or configuration.`;
+exit status: 0 all delivered; 1 a delivery failed permanently or is still pending, a billing
+profile could not be reconciled, or the ledger cannot be reached; 2 bad flags or configuration.`;
 
 /** The `--config` file. Strict: a misspelt key is an error, not a silent default. */
 export const ReconcileConfigFile = z.strictObject({
@@ -106,7 +127,8 @@ function duration(value: string | undefined, flag: string, min: number): number 
     return ms;
 }
 
-function readConfig(file: string): ReconcileConfigFile {
+/** Reads and checks the `--config` file; throws ConfigurationError naming the file and the key. */
+export function readConfig(file: string): ReconcileConfigFile {
     let raw: unknown;
     try {
         raw = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -121,170 +143,13 @@ function readConfig(file: string): ReconcileConfigFile {
     return r.data;
 }
 
-/**
- * The line reporting a role holder (or listed address) who is not mailed, e.g.
- * `not mailed: Dana (1111…), Billing profile reader on ACCOUNT/PROFILE: the user has no mailbox`.
- */
-export function describeUnresolved(u: UnresolvedRecipient, profile: string): string {
-    const who = u.displayName && u.principalId ? `${u.displayName} (${u.principalId})` : (u.displayName ?? u.principalId ?? "?");
-    return terminalSafe(`not mailed: ${who}, ${u.source} on ${profile}: ${u.reason}`);
-}
-
-/** The line reporting an invoice Azure listed that the planner left out, e.g. `skipped invoice X on ACCOUNT/PROFILE: the invoice date ... is not an ISO 8601 date`. */
-export function describeSkipped(s: SkippedInvoice, profile: string): string {
-    return terminalSafe(`skipped invoice ${s.invoiceName} on ${profile}: ${s.reason}`);
-}
-
-/** Renders progress: one live line on a terminal, plain lines otherwise. */
-class Progress {
-    private readonly tty: boolean;
-    private profiles = { total: 0, done: 0 };
-    private invoices = { total: 0, done: 0 };
-    private deliveries = { total: 0, sent: 0, failed: 0, retrying: 0, pending: 0 };
-    private lastDraw = 0;
-
-    constructor(private readonly io: CommandIo) {
-        this.tty = io.stderr.isTTY === true;
+/** A worker id as given: printable, one line, at most 200 characters. */
+function workerIdOf(value: string | undefined, setting: string): string | undefined {
+    if (value === undefined || value === "") return undefined;
+    if (value.length > 200 || !/^[\x21-\x7e]+$/.test(value)) {
+        throw new ConfigurationError(setting, `'${value.slice(0, 40)}' is not a worker id: use up to 200 visible ASCII characters without spaces, e.g. the pod name`);
     }
-
-    /** One line of progress; made terminal-safe here, as it may hold names and messages from the server. */
-    private line(text: string): void {
-        if (this.tty) this.io.stderr.write("\r\x1b[K");
-        this.io.stderr.write(terminalSafe(text) + "\n");
-        if (this.tty) this.draw(true);
-    }
-
-    private draw(force = false): void {
-        if (!this.tty) return;
-        const now = Date.now();
-        if (!force && now - this.lastDraw < 100) return;
-        this.lastDraw = now;
-        const d = this.deliveries;
-        const done = d.sent + d.failed + d.pending;
-        this.io.stderr.write(
-            `\r\x1b[Kprofiles ${this.profiles.done}/${this.profiles.total} · invoices ${this.invoices.done}/${this.invoices.total} · deliveries ${done}/${d.total}` +
-                ` (sent ${d.sent}, failed ${d.failed}${d.retrying ? `, retrying ${d.retrying}` : ""})`,
-        );
-    }
-
-    onEvent = (e: RunEvent): void => {
-        switch (e.type) {
-            case "scope":
-                this.profiles = { total: e.profiles, done: 0 };
-                this.invoices = { total: 0, done: 0 };
-                this.deliveries = { total: 0, sent: 0, failed: 0, retrying: 0, pending: 0 };
-                if (!this.tty) this.line(`${e.profiles} billing profile(s) in scope`);
-                break;
-            case "profile": {
-                this.profiles.done++;
-                const p = e.profile;
-                const label = profileLabel(p);
-                if (p.errors.length > 0) this.line(`error: ${label}: ${p.errors.join("; ")}`);
-                else if (p.optedIn === false) {
-                    if (!this.tty) this.line(`${label}: not opted in to email invoices${p.cancelled ? `; cancelled ${p.cancelled} planned deliveries` : ""}`);
-                } else if (!this.tty) {
-                    this.line(`${label}: ${p.invoicesInWindow} invoice(s) in window, ${p.newInvoices} new, ${p.planned} deliveries planned`);
-                }
-                for (const u of p.unresolved) this.line(describeUnresolved(u, label));
-                for (const k of p.skippedInvoices) this.line(describeSkipped(k, label));
-                break;
-            }
-            case "deliveries":
-                this.invoices = { total: e.invoices, done: 0 };
-                this.deliveries.total = e.deliveries;
-                if (!this.tty && e.deliveries > 0) this.line(`delivering ${e.deliveries} message(s) for ${e.invoices} invoice(s)`);
-                break;
-            case "delivery": {
-                const d = e.delivery;
-                if (e.outcome === "sent") {
-                    this.deliveries.sent++;
-                    if (d.attempts > 1) this.deliveries.retrying = Math.max(0, this.deliveries.retrying - 1);
-                    if (!this.tty) this.line(`sent ${d.invoiceName} to ${d.recipient}: ${e.detail}`);
-                } else if (e.outcome === "failed") {
-                    this.deliveries.failed++;
-                    this.line(`failed ${d.invoiceName} to ${d.recipient}: ${e.detail}`);
-                } else if (e.outcome === "retry") {
-                    if (d.attempts <= 1) this.deliveries.retrying++;
-                    if (!this.tty) this.line(`will retry ${d.invoiceName} to ${d.recipient} (attempt ${d.attempts}): ${e.detail}`);
-                } else if (e.outcome === "pending") {
-                    this.deliveries.pending++;
-                    this.deliveries.retrying = Math.max(0, this.deliveries.retrying - 1);
-                    this.line(`pending ${d.invoiceName} to ${d.recipient}: ${e.detail}`);
-                }
-                break;
-            }
-            case "invoiceError":
-                this.line(`error: ${e.message}`);
-                break;
-            case "invoiceDone":
-                this.invoices.done++;
-                break;
-            case "error":
-                this.line(`error: ${e.message}`);
-                break;
-        }
-        this.draw();
-    };
-
-    /** Leaves the final counts on the terminal. */
-    finish(): void {
-        if (!this.tty) return;
-        this.draw(true);
-        this.io.stderr.write("\n");
-    }
-}
-
-/** The lines under a summary or dry-run listing: who is not mailed, skipped invoices, errors. Terminal-safe. */
-function notes(s: RunSummary): string[] {
-    const out: string[] = [];
-    for (const p of s.profiles) {
-        for (const u of p.unresolved) out.push(describeUnresolved(u, profileLabel(p)));
-        for (const k of p.skippedInvoices ?? []) out.push(describeSkipped(k, profileLabel(p)));
-        for (const e of p.errors) out.push(terminalSafe(`error: ${profileLabel(p)}: ${e}`));
-    }
-    for (const e of s.errors) out.push(terminalSafe(`error: ${e}`));
-    return out;
-}
-
-/** The summary table and notes printed at the end of a pass. */
-export function renderSummary(s: RunSummary, ledgerPath: string | undefined): string {
-    const rows = s.profiles.map((p) => [
-        p.billingProfileName,
-        p.displayName ?? "",
-        p.optedIn === null ? "?" : p.optedIn ? "yes" : "no",
-        String(p.invoicesInWindow),
-        String(p.newInvoices),
-        p.recipients === null ? "-" : String(p.recipients),
-        String(p.planned),
-        String(p.sent),
-        String(p.failed),
-        String(p.pending),
-        String(p.unresolved.length),
-    ]);
-    const t = s.totals;
-    rows.push(["total", "", "", "", "", "", String(t.planned), String(t.sent), String(t.failed), String(t.pending), String(t.unresolved)]);
-    const out = [
-        renderTable(["PROFILE", "NAME", "OPT-IN", "INVOICES", "NEW", "RECIPIENTS", "PLANNED", "SENT", "FAILED", "PENDING", "NOT MAILED"], rows, {
-            rightAlign: [3, 4, 5, 6, 7, 8, 9, 10],
-        }),
-    ];
-    out.push("");
-    out.push(terminalSafe(`window: invoices dated ${s.window.start} to ${s.window.end}${ledgerPath ? `; ledger: ${ledgerPath}` : ""}; run ${s.runId}`));
-    for (const n of notes(s)) out.push(n);
-    if (s.stopped) out.push("stopped by a signal: deliveries not started are left planned for the next run");
-    return out.join("\n") + "\n";
-}
-
-/** The dry-run listing. */
-export function renderDryRun(s: RunSummary): string {
-    const items = s.plannedDeliveries;
-    const lines = [`dry run: ${items.length} deliveries would be sent (invoices dated ${s.window.start} to ${s.window.end}); nothing was sent or written`];
-    if (items.length > 0) {
-        lines.push("");
-        lines.push(renderTable(["PROFILE", "INVOICE", "RECIPIENT"], items.map((d) => [profileLabel(d), d.invoiceName, d.recipient])));
-    }
-    for (const n of notes(s)) lines.push(n);
-    return lines.join("\n") + "\n";
+    return value;
 }
 
 export async function run(argv: string[], io: CommandIo): Promise<number> {
@@ -300,6 +165,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         ledger: { type: "string" },
         from: { type: "string" },
         "allow-insecure-smtp": { type: "boolean" },
+        "allow-insecure-ledger": { type: "boolean" },
+        "worker-id": { type: "string" },
+        lease: { type: "string" },
         concurrency: { type: "string" },
         "max-attempts": { type: "string" },
         "retry-delay": { type: "string" },
@@ -308,10 +176,13 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 
     let ledger: Ledger | undefined;
     let mailer: Mailer | undefined;
+    const unrecorded = new AcceptedUnrecorded();
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
         if (controller.signal.aborted) {
-            // A second Ctrl-C: stop now. The ledger stays consistent (every write is one transaction).
+            // A second Ctrl-C: stop now. The ledger stays consistent (every write is one transaction);
+            // what the SMTP server accepted and the ledger does not know yet is named, so it can be told apart.
+            for (const u of unrecorded.list()) io.stderr.write(terminalSafe(describeUnrecorded(u.delivery, u.smtpResponse, "exiting before the verdict was written")) + "\n");
             io.stderr.write(`\n${signal} again: exiting without waiting\n`);
             process.exit(130);
         }
@@ -320,16 +191,16 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     };
     try {
         if (values.once && values.watch) throw new UsageError("--once and --watch exclude each other");
-        const config = values.config ? readConfig(path.resolve(io.cwd, values.config)) : undefined;
-        const configDir = values.config ? path.dirname(path.resolve(io.cwd, values.config)) : io.cwd;
+        const configFile = values.config ? path.resolve(io.cwd, values.config) : undefined;
+        const config = configFile ? readConfig(configFile) : undefined;
 
-        const fromFlags: ProfileRef[] = [];
+        const fromFlags: BillingProfileRef[] = [];
         for (const p of values.profile ?? []) {
             const r = parseProfileArg(p);
             if (!r.ok) throw new UsageError(`--profile ${r.reason}`);
             fromFlags.push(r.ref);
         }
-        const scope: ProfileRef[] | "all" = fromFlags.length > 0 ? fromFlags : config?.profiles && config.profiles.length > 0 ? config.profiles : "all";
+        const scope: BillingProfileRef[] | "all" = fromFlags.length > 0 ? fromFlags : config?.profiles && config.profiles.length > 0 ? config.profiles : "all";
         const since = values.since ?? config?.since;
         if (since !== undefined && !isoDate.safeParse(since).success) throw new UsageError(`--since must be a calendar date YYYY-MM-DD, not '${since}'`);
         const intervalMs = duration(values.interval ?? config?.interval, "--interval", 1000) ?? 5 * 60 * 1000;
@@ -337,13 +208,14 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         const concurrency = positiveInt(values.concurrency, "--concurrency", 50) ?? config?.concurrency ?? 5;
         const maxAttempts = positiveInt(values["max-attempts"], "--max-attempts", 100) ?? 4;
         const retryDelayMs = duration(values["retry-delay"], "--retry-delay", 0) ?? 1000;
+        const leaseMs = duration(values.lease, "--lease", 1000) ?? DEFAULT_LEASE_MS;
+        const workerId = values["worker-id"] !== undefined ? workerIdOf(values["worker-id"], "--worker-id") : workerIdOf(io.env[WORKER_ID_ENV], WORKER_ID_ENV);
         const dryRun = values["dry-run"] === true;
         const json = values.json === true;
-        const ledgerPath = values.ledger
-            ? path.resolve(io.cwd, values.ledger)
-            : config?.ledger
-              ? path.resolve(configDir, config.ledger)
-              : defaultLedgerPath(io.env);
+        const location = ledgerLocation(
+            { flag: values.ledger, config: config?.ledger !== undefined ? { value: config.ledger, file: configFile! } : undefined, allowInsecure: values["allow-insecure-ledger"] === true },
+            io,
+        );
 
         const settings = resolveSettings({ env: settingsFromEnvironment(io.env) });
         const client = createBillingClient(settings);
@@ -353,16 +225,16 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             dryRun,
             maxAttempts,
             retryDelayMs,
-            invoiceConcurrency: Math.max(2, concurrency + 3),
+            leaseMs,
             sendConcurrency: concurrency,
         };
         const progress = new Progress(io);
 
         if (dryRun) {
-            // Read an existing ledger (to leave out what is already planned or sent); never create one.
-            ledger = Ledger.openExisting(ledgerPath);
-            io.stderr.write(terminalSafe(`dry run against ${describeSettings(settings)}; ledger ${ledger ? ledgerPath : "(none yet)"}`) + "\n");
-            const summary = await reconcileOnce({ client, ledger, onEvent: progress.onEvent }, options);
+            // Read an existing ledger (to leave out what is already planned or sent); never create or change one.
+            ledger = await openLedger(location, { readOnly: true });
+            io.stderr.write(terminalSafe(`dry run against ${describeSettings(settings)}; ledger ${ledger ? describeLedger(location) : `${describeLedger(location)} (none yet)`}`) + "\n");
+            const summary = await reconcileOnce({ client, ledger, onEvent: progress.onEvent, workerId }, options);
             progress.finish();
             io.stdout.write(json ? JSON.stringify(summary.plannedDeliveries, null, 2) + "\n" : renderDryRun(summary));
             return exitCodeOf(summary);
@@ -375,15 +247,20 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             maxConnections: concurrency,
             readFile: (p) => fs.readFileSync(path.resolve(io.cwd, p), "utf8"),
         });
-        ledger = Ledger.open(ledgerPath);
+        ledger = await openLedger(location);
         mailer = new Mailer(smtp);
-        io.stderr.write(terminalSafe(`reconciling against ${describeSettings(settings)}`) + "\n" + terminalSafe(`mail via ${smtp.display} (${smtp.tls}) from ${smtp.from}; ledger ${ledgerPath}`) + "\n");
+        io.stderr.write(
+            terminalSafe(`reconciling against ${describeSettings(settings)}`) +
+                "\n" +
+                terminalSafe(`mail via ${smtp.display} (${smtp.tls}) from ${smtp.from}; ledger ${describeLedger(location)}${workerId ? `; worker ${workerId}` : ""}`) +
+                "\n",
+        );
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
-        const deps = { client, ledger, sender: mailer, from: smtp.from, signal: controller.signal, onEvent: progress.onEvent };
+        const deps = { client, ledger, sender: mailer, from: smtp.from, signal: controller.signal, onEvent: progress.onEvent, workerId, unrecorded };
         const print = (summary: RunSummary) => {
             progress.finish();
-            io.stdout.write(json ? JSON.stringify(summary) + "\n" : renderSummary(summary, ledgerPath));
+            io.stdout.write(json ? JSON.stringify(summary) + "\n" : renderSummary(summary, location.display));
         };
         const last = values.watch ? await reconcileWatch(deps, options, intervalMs, print) : await reconcileOnce(deps, options);
         if (!values.watch) print(last);
@@ -393,11 +270,15 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             io.stderr.write(terminalSafe(`azure-email-invoicing reconcile: ${err.message}`) + "\n");
             return 2;
         }
+        if (err instanceof LedgerError) {
+            io.stderr.write(terminalSafe(`azure-email-invoicing reconcile: ${err.message}`) + "\n");
+            return 1;
+        }
         throw err;
     } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         mailer?.close();
-        ledger?.close();
+        await ledger?.close();
     }
 }

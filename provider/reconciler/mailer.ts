@@ -1,6 +1,6 @@
 /**
  * Sending invoice emails over SMTP with nodemailer's pooled transport, and
- * the one place SMTP failures are classified (habit 9):
+ * the one place SMTP failures are classified, so each is retried or given up on for one reason:
  *
  * - a 4xx reply (and 503) or a connection failure -> {@link MailDeliveryError}
  *   with `retryable: true`: retried with backoff within the run, left
@@ -12,7 +12,7 @@
  *   stops sending and leaves every delivery planned.
  *
  * Settings enter here only through {@link resolveSmtpSettings}, which the CLI
- * calls with its environment (habit 8). The password comes from `SMTP_URL`,
+ * calls with its environment, so nothing below reads `process.env`. The password comes from `SMTP_URL`,
  * `SMTP_PASSWORD` or the file named by `SMTP_PASSWORD_FILE`, never a flag.
  */
 import * as nodemailer from "nodemailer";

@@ -1,16 +1,17 @@
 /**
- * The invoice email, as data (pure; habit 5). {@link buildMessage} returns
+ * The invoice email, as data (pure, so that every byte of it can be tested without a server). {@link buildMessage} returns
  * the options nodemailer composes into MIME: a subject, a plain-text and an
  * HTML part with invoice number, billing profile, period, invoice date, due
  * date and amount due, the PDF attached as `<invoiceName>.pdf`, and a
  * `Message-ID` derived only from (billing profile, invoice, recipient), so a
  * message sent twice (the crash window) carries the same id and a receiving
- * system can drop the duplicate (habit 10).
+ * system can drop the duplicate: a rerun never acts twice under two names.
  */
 import { createHash } from "node:crypto";
 import type { SendMailOptions } from "nodemailer";
 import { isoDay } from "../billing/dates";
-import type { InvoiceFacts, ProfileRef } from "./plan";
+import type { BillingProfileRef } from "../billing/names";
+import type { InvoiceFacts } from "./facts";
 
 /** The right-hand side of every Message-ID we generate. Fixed, so ids never depend on configuration. */
 export const MESSAGE_ID_DOMAIN = "azure-email-invoicing.invalid";
@@ -22,7 +23,7 @@ export const MESSAGE_ID_DOMAIN = "azure-email-invoicing.invalid";
  * recipient. Case-insensitive in every input, as Azure's names and email
  * addresses are.
  */
-export function messageIdFor(ref: ProfileRef, invoiceName: string, recipient: string): string {
+export function messageIdFor(ref: BillingProfileRef, invoiceName: string, recipient: string): string {
     const material = [ref.billingAccountName, ref.billingProfileName, invoiceName, recipient].map((s) => s.trim().toLowerCase()).join("\n");
     const hash = createHash("sha256").update(material).digest("hex").slice(0, 32);
     const safeInvoice = invoiceName.toUpperCase().replace(/[^A-Z0-9-]/g, "");

@@ -1,5 +1,5 @@
 /**
- * The reconciler's pure core (habit 5): from what the billing API says about
+ * The reconciler's pure core, with no I/O so that it can be tested alone: from what the billing API says about
  * a billing profile (opt-in, additional recipients, role definitions, role
  * assignments, the Graph users behind them, invoices) to the deliveries Azure's
  * rule asks for. No I/O here; the executor (run.ts) fetches, this decides.
@@ -9,12 +9,12 @@
  * profile receives each invoice by email, and so does each of the profile's
  * additional recipients (`invoiceRecipients`).
  */
-import { z } from "zod";
 import { billingProfileRef, documentName, emailAddress, invoiceName, isoDate, type BillingProfileRef } from "../billing/names";
 import { isoDay } from "../billing/dates";
 import { sameId } from "../billing/paths";
 import { invoiceDocumentName } from "../billing/profile";
 import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
+import { profileLabel, type InvoiceFacts, type InvoicePlan, type UnresolvedRecipient } from "./facts";
 import { messageIdFor } from "./message";
 
 /** The four billing-profile roles whose holders receive invoices. */
@@ -46,19 +46,6 @@ export function recipientRoleOf(roleName: string): RecipientRole | undefined {
     }
 }
 
-/** A billing profile as the reconciler addresses it (names as Azure returns them): the billing client's {@link BillingProfileRef}. */
-export type ProfileRef = BillingProfileRef;
-
-/** `billingAccountName/billingProfileName`, the form users type in `--profile`. */
-export function profileLabel(ref: ProfileRef): string {
-    return `${ref.billingAccountName}/${ref.billingProfileName}`;
-}
-
-/** Lower-cased key of a billing profile: ARM names compare case-insensitively. */
-export function profileKey(ref: ProfileRef): string {
-    return profileLabel(ref).toLowerCase();
-}
-
 /** Someone who receives a profile's invoices, and why. */
 export interface Recipient {
     /** The address as Graph or `invoiceRecipients` spells it (first spelling seen). */
@@ -67,16 +54,6 @@ export interface Recipient {
     key: string;
     /** Why: role names (e.g. "Billing profile owner") and/or "invoiceRecipients". */
     reasons: string[];
-}
-
-/** A role holder (or listed address) who cannot be mailed, and why. Reported, never guessed. */
-export interface UnresolvedRecipient {
-    principalId?: string;
-    /** The role name, or "invoiceRecipients" for a malformed additional recipient. */
-    source: string;
-    displayName?: string;
-    /** What is wrong, in words a person can act on. */
-    reason: string;
 }
 
 /**
@@ -190,25 +167,8 @@ export function invoiceWindow(now: Date, since?: string, days = DEFAULT_WINDOW_D
     return { start, end: start > end ? start : end };
 }
 
-/** The facts of an invoice a message needs, as stored with its plan (one schema: the ledger parses it back with this). */
-export const InvoiceFacts = z.object({
-    billingAccountName: z.string(),
-    billingProfileName: z.string(),
-    billingProfileDisplayName: z.string().nullable(),
-    invoiceName: z.string(),
-    /** The `documents[].name` of the invoice PDF, when Azure lists one. */
-    documentName: z.string().nullable(),
-    invoiceDate: z.string().nullable(),
-    dueDate: z.string().nullable(),
-    periodStartDate: z.string().nullable(),
-    periodEndDate: z.string().nullable(),
-    amountDue: z.object({ value: z.number(), currency: z.string().nullable() }).nullable(),
-    status: z.string().nullable(),
-});
-export type InvoiceFacts = z.infer<typeof InvoiceFacts>;
-
 /** Reads the facts a message needs out of an invoice. */
-export function invoiceFacts(ref: ProfileRef, displayName: string | null, invoice: Invoice): InvoiceFacts {
+export function invoiceFacts(ref: BillingProfileRef, displayName: string | null, invoice: Invoice): InvoiceFacts {
     const p = invoice.properties;
     return {
         billingAccountName: ref.billingAccountName,
@@ -263,34 +223,11 @@ export interface SkippedInvoice {
 // ---------------------------------------------------------------------------
 // Plans
 
-/** One message to send: an invoice to a recipient. */
-export interface PlannedDelivery {
-    billingAccountName: string;
-    billingProfileName: string;
-    invoiceName: string;
-    /** The address to send to. */
-    recipient: string;
-    /** Lower-cased address. */
-    recipientKey: string;
-    /** Why this recipient gets the invoice. */
-    reasons: string[];
-    /** Stable `Message-ID` from (billing profile, invoice, recipient). */
-    messageId: string;
-}
-
-/** The plan of one invoice: frozen once stored (its recipients are those present when it is first planned). */
-export interface InvoicePlan {
-    invoice: InvoiceFacts;
-    deliveries: PlannedDelivery[];
-    /** Role holders who could not be mailed when the plan was made. */
-    unresolved: UnresolvedRecipient[];
-}
-
 /** Everything the planner needs about one billing profile. */
 export interface ProfileInput {
     profile: BillingProfile;
     /** The profile's reference (names as Azure returns them). */
-    ref: ProfileRef;
+    ref: BillingProfileRef;
     /** All invoices listed for the window (out-of-window ones are dropped here too). */
     invoices: readonly Invoice[];
     window: InvoiceWindow;
@@ -302,7 +239,7 @@ export interface ProfileInput {
 
 /** What the planner decided for one profile. */
 export interface ProfilePlan {
-    ref: ProfileRef;
+    ref: BillingProfileRef;
     optedIn: boolean;
     /** In-window invoices, sorted by invoice date then name. */
     invoicesInWindow: InvoiceFacts[];
@@ -379,7 +316,7 @@ export function planProfile(input: ProfileInput): ProfilePlan {
  * names never contain `/`, so the last `/` separates the two. Returns the
  * names validated against Microsoft's patterns, or an error message.
  */
-export function parseProfileArg(value: string): { ok: true; ref: ProfileRef } | { ok: false; reason: string } {
+export function parseProfileArg(value: string): { ok: true; ref: BillingProfileRef } | { ok: false; reason: string } {
     const i = value.lastIndexOf("/");
     if (i <= 0 || i === value.length - 1) {
         return { ok: false, reason: `'${value}' is not <billingAccountName>/<billingProfileName>` };

@@ -86,7 +86,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
             child.kill("SIGKILL");
             const exit = await child.exited;
             expect(exit.signal).to.equal("SIGKILL");
-            const held = ledgerRows(world).filter((d) => d.state === "sending");
+            const held = (await ledgerRows(world)).filter((d) => d.state === "sending");
             for (const d of held) inFlightAtKills.add(d.messageId);
             // The server answers the held commands to a dead client (and may keep those messages).
             gate.open(verdictAfterKill);
@@ -98,7 +98,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         holdRcpt = true;
         const held1 = await killWhile(rcptGate, undefined);
         holdRcpt = false;
-        expect(ledgerRows(world)).to.have.length(150);
+        expect(await ledgerRows(world)).to.have.length(150);
         expect(held1.length).to.be.at.least(1);
         expect(world.sink.accepted).to.equal(0);
 
@@ -118,7 +118,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         const exit = await last.exited;
         expect(exit.code, last.output()).to.equal(0);
 
-        const stored = ledgerRows(world);
+        const stored = await ledgerRows(world);
         expect(stored).to.have.length(150);
         expect(stored.filter((d) => d.state !== "sent").map((d) => `${d.invoiceName}|${d.recipient}|${d.state}`)).to.deep.equal([]);
         const counts = countByMessageId(world.sink);
@@ -137,7 +137,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         const counts = countByMessageId(world.sink);
         expect([...counts.keys()].sort()).to.deep.equal(expectedIds);
         for (const [id, n] of counts) expect(n, `${id} delivered ${n} times`).to.equal(1);
-        expect(ledgerRows(world).every((d) => d.state === "sent" && d.attempts === 1)).to.equal(true);
+        expect((await ledgerRows(world)).every((d) => d.state === "sent" && d.attempts === 1)).to.equal(true);
         // What each says it sent adds up to the deliveries, and the plan was made once.
         const [sa, sb] = [a, b].map((c) => JSON.parse(c.stdoutText()).totals as { sent: number; planned: number });
         expect(sa.sent + sb.sent).to.equal(100);
@@ -160,7 +160,7 @@ describe("reconciler: crash safety and concurrency (child processes)", function 
         const exit = await child.exited;
         expect(exit.signal).to.equal(null);
         expect(exit.code, child.output()).to.equal(1); // stopped with deliveries left planned
-        const stored = ledgerRows(world);
+        const stored = await ledgerRows(world);
         expect(stored.filter((d) => d.state === "sending")).to.deep.equal([]);
         const accepted = new Set(world.sink.messages.map((m) => m.messageId));
         for (const d of stored) expect(d.state === "sent", `${d.messageId} ${d.state}`).to.equal(accepted.has(d.messageId));

@@ -45,7 +45,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         const counts = countByMessageId(world.sink);
         expect(counts.size).to.equal(9);
         for (const [id, n] of counts) expect(n, id).to.equal(1);
-        const stored = ledgerRows(world);
+        const stored = await ledgerRows(world);
         expect(stored.every((d) => d.state === "sent")).to.equal(true);
         expect(new Set(stored.map((d) => d.messageId))).to.deep.equal(new Set(counts.keys()));
         const attempts = (who: string) => stored.filter((d) => d.recipientKey === who).map((d) => d.attempts);
@@ -63,7 +63,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         expect(r.stderr).to.match(/failed G\d+ to bob@contoso.com: .*550 5\.1\.1 no such mailbox/);
         expect(r.stdout).to.match(/K7QM-4T2X-BG7-PGB\s+Contoso Operations Billing\s+yes\s+3\s+3\s+3\s+9\s+6\s+3\s+0/);
         expect(new Set(world.sink.messages.map((m) => m.to[0]))).to.deep.equal(new Set([ALICE, CAROL]));
-        const bob = ledgerRows(world).filter((d) => d.recipientKey === BOB);
+        const bob = (await ledgerRows(world)).filter((d) => d.recipientKey === BOB);
         expect(bob.map((d) => [d.state, d.attempts])).to.deep.equal([
             ["failed", 1],
             ["failed", 1],
@@ -74,7 +74,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         // A failed delivery is final: the next run neither retries it nor fails because of it.
         const again = await runCli(["reconcile", ...FAST, "--ledger", world.ledger], world.env("grace"));
         expect(again.code, again.stderr).to.equal(0);
-        expect(ledgerRows(world).filter((d) => d.recipientKey === BOB).map((d) => d.attempts)).to.deep.equal([1, 1, 1]);
+        expect((await ledgerRows(world)).filter((d) => d.recipientKey === BOB).map((d) => d.attempts)).to.deep.equal([1, 1, 1]);
     });
 
     it("leaves a message still deferred after --max-attempts planned, exits non-zero, and delivers it on the next run", async () => {
@@ -84,7 +84,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         const r = await runCli(["reconcile", ...FAST, "--max-attempts", "2", "--ledger", world.ledger], world.env("grace"));
         expect(r.code, r.stderr).to.equal(1);
         expect(r.stderr).to.match(/pending G\d+ to carol@contoso.com: still failing after 2 attempts/);
-        const carol = ledgerRows(world).filter((d) => d.recipientKey === CAROL);
+        const carol = (await ledgerRows(world)).filter((d) => d.recipientKey === CAROL);
         expect(carol.map((d) => [d.state, d.attempts])).to.deep.equal([
             ["planned", 2],
             ["planned", 2],
@@ -97,7 +97,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         const again = await runCli(["reconcile", ...FAST, "--ledger", world.ledger], world.env("grace"));
         expect(again.code, again.stderr).to.equal(0);
         expect(world.sink.accepted).to.equal(9);
-        expect(ledgerRows(world).every((d) => d.state === "sent")).to.equal(true);
+        expect((await ledgerRows(world)).every((d) => d.state === "sent")).to.equal(true);
     });
 
     it("cancels planned deliveries once the profile is opted out, and sends them to nobody", async () => {
@@ -108,7 +108,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         const r = await runCli(["reconcile", ...FAST, "--ledger", world.ledger, "--json"], world.env("grace"));
         expect(r.code, r.stderr).to.equal(0);
         expect(JSON.parse(r.stdout).totals).to.include({ cancelled: 3, pending: 0, sent: 0 });
-        expect(ledgerRows(world).filter((d) => d.recipientKey === CAROL).map((d) => d.state)).to.deep.equal(["cancelled", "cancelled", "cancelled"]);
+        expect((await ledgerRows(world)).filter((d) => d.recipientKey === CAROL).map((d) => d.state)).to.deep.equal(["cancelled", "cancelled", "cancelled"]);
         expect(world.sink.accepted).to.equal(6);
     });
 
@@ -147,7 +147,7 @@ describe("reconciler: SMTP failures and broken profiles", function () {
         } finally {
             await new Promise((resolve) => down.close(resolve));
         }
-        expect(ledgerRows(world).map((d) => d.state)).to.deep.equal(new Array(9).fill("planned"));
+        expect((await ledgerRows(world)).map((d) => d.state)).to.deep.equal(new Array(9).fill("planned"));
         const up = await runCli(["reconcile", ...FAST, "--ledger", world.ledger], world.env("grace"));
         expect(up.code, up.stderr).to.equal(0);
         expect(world.sink.accepted).to.equal(9);

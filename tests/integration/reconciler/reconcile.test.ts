@@ -11,9 +11,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { invoiceDocumentName } from "../../../provider/billing/profile";
 import type { Invoice } from "../../../provider/billing/schemas";
-import { Ledger } from "../../../provider/reconciler/ledger";
 import { messageIdFor } from "../../../provider/reconciler/message";
-import { SEED, mailOf, parsedMessages, runCli, startWorld, type World } from "./world";
+import { SEED, mailOf, openWorldLedger, parsedMessages, runCli, startWorld, type World } from "./world";
 
 const OPS = SEED.profiles.operations;
 const ALL_TIME = ["--since", "2000-01-01"];
@@ -97,13 +96,13 @@ describe("reconciler: reconcile and ledger commands", function () {
             ]) {
                 expect(to.has(other), other).to.equal(false);
             }
-            const ledger = Ledger.openExisting(world.ledger)!;
+            const ledger = openWorldLedger(world);
             try {
-                const stored = ledger.invoice(OPS, invoices[0].name)!;
+                const stored = (await ledger.invoice(OPS, invoices[0].name))!;
                 expect(stored.unresolved.map((u) => u.principalId)).to.deep.equal([SEED.users.kiosk.id]);
                 expect(stored.unresolved[0].reason).to.match(/no mailbox/);
             } finally {
-                ledger.close();
+                await ledger.close();
             }
         });
 

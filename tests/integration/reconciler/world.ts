@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { simpleParser, type ParsedMail } from "mailparser";
 import type { BillingClient } from "../../../provider/billing/client";
-import { Ledger, type DeliveryRow } from "../../../provider/reconciler/ledger";
+import type { DeliveryRow } from "../../../provider/reconciler/ledger/contract";
+import { SqliteLedger } from "../../../provider/reconciler/ledger/sqlite";
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "../../../cli/smtp-sink";
 import { main } from "../../../cli/main";
 import { SEED, startTestEmulator, type RequestLogEntry, type TestEmulator } from "../../support/emulator";
@@ -161,14 +162,20 @@ export async function until(cond: () => boolean, what: string | (() => string), 
     }
 }
 
-/** Every delivery in the world's ledger. Throws when there is no ledger yet (no run stored a plan). */
-export function ledgerRows(world: World): DeliveryRow[] {
-    const ledger = Ledger.openExisting(world.ledger);
+/** Opens the world's (SQLite) ledger read only. Throws when there is no ledger yet (no run stored a plan). */
+export function openWorldLedger(world: World): SqliteLedger {
+    const ledger = SqliteLedger.open({ file: world.ledger, source: "the test" }, { readOnly: true });
     if (!ledger) throw new Error(`no ledger at ${world.ledger}: no reconcile run has stored a plan`);
+    return ledger;
+}
+
+/** Every delivery in the world's ledger. Throws when there is no ledger yet (no run stored a plan). */
+export async function ledgerRows(world: World): Promise<DeliveryRow[]> {
+    const ledger = openWorldLedger(world);
     try {
-        return ledger.deliveries();
+        return await ledger.deliveries();
     } finally {
-        ledger.close();
+        await ledger.close();
     }
 }
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { describeUnresolved, renderDryRun, renderSummary } from "../../../cli/commands/reconcile";
+import { describeUnresolved, renderDryRun, renderSummary } from "../../../cli/render";
 import { renderTable, terminalSafe } from "../../../cli/text";
 import { exitCodeOf, type ProfileSummary, type RunSummary } from "../../../provider/reconciler/run";
 

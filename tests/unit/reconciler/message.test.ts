@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { simpleParser } from "mailparser";
 import type { SendMailOptions } from "nodemailer";
 import { buildMessage, formatAmount, messageIdFor, subjectFor } from "../../../provider/reconciler/message";
-import type { InvoiceFacts } from "../../../provider/reconciler/plan";
+import type { InvoiceFacts } from "../../../provider/reconciler/facts";
 
 const FACTS: InvoiceFacts = {
     billingAccountName: "12345678",

@@ -10,13 +10,13 @@ import {
     recipientRoleOf,
     resolveRecipients,
     windowStatus,
-    type ProfileRef,
 } from "../../../provider/reconciler/plan";
+import type { BillingProfileRef } from "../../../provider/billing/names";
 import { messageIdFor } from "../../../provider/reconciler/message";
 
 const BA = "10000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000_2019-05-31";
 const BP = "AB12-CD34-EF5-GH6";
-const REF: ProfileRef = { billingAccountName: BA, billingProfileName: BP };
+const REF: BillingProfileRef = { billingAccountName: BA, billingProfileName: BP };
 const SCOPE = `/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles/${BP}`;
 
 function def(guid: string, roleName: string): BillingRoleDefinition {

@@ -1,0 +1,410 @@
+/**
+ * The deliver step: sends the open deliveries of a profile and records each
+ * verdict, through the ledger contract only.
+ *
+ * A **send slot** covers one message from its claim to its recorded verdict:
+ * claim (`planned` -> `sending`), PDF, SMTP transaction, verdict written.
+ * There are `sendConcurrency` slots per worker, shared by every profile of
+ * the pass, and a slot is given back only once the verdict is committed.
+ * So at any instant at most `sendConcurrency` messages of a worker are
+ * between "the SMTP server may have it" and "the ledger says sent": that is
+ * the worker's whole duplicate window. These rules keep it so:
+ *
+ * 1. Claims are made for free slots only (`claimNext(limit = free slots)`),
+ *    in one statement; nothing is claimed ahead.
+ * 2. Verdicts may be written together (whatever arrives while a write is in
+ *    progress goes into the next transaction), but a message's slot stays
+ *    taken until its own verdict is committed. Batching verdicts never lets
+ *    more messages be in flight; it only makes fewer transactions.
+ * 3. While a claim is held, its lease is extended every third of the lease
+ *    length, in one statement for all of them, so a slow SMTP transaction is
+ *    not taken over by another worker.
+ * 4. Every verdict carries the claim's attempt number (its fencing token).
+ *    A worker whose claim was taken over (it was paused or cut off past its
+ *    lease) records nothing over the newer attempt, and says so.
+ * 5. If the ledger becomes unreachable, nothing new is claimed; the messages
+ *    in flight finish, and their verdicts are kept and retried with backoff
+ *    ({@link LedgerGuard}). A verdict of an accepted message that cannot be
+ *    written at all is reported with its Message-ID (`unrecorded`), and
+ *    {@link AcceptedUnrecorded} lists the ones still waiting, for a process
+ *    that must exit first.
+ */
+import type { SendMailOptions } from "nodemailer";
+import type { BillingClient } from "../billing/client";
+import { MailDeliveryError, isRetryable } from "../errors";
+import type { InvoiceFacts } from "./facts";
+import type { Claim, DeliveryRow, Ledger, Verdict, VerdictResult, Worker } from "./ledger/contract";
+import type { MessageSender } from "./mailer";
+import { buildMessage } from "./message";
+import type { LedgerGuard, OutageEvent } from "./outage";
+import type { ProfileTarget } from "./scope";
+import { sleep } from "../sleep";
+import { describeError } from "./summary";
+
+/** A delivery as events name it. */
+export type DeliveryRef = Pick<DeliveryRow, "billingAccountName" | "billingProfileName" | "invoiceName" | "recipient" | "messageId" | "attempts">;
+
+/** What happens while delivering, as it happens. */
+export type DeliverEvent =
+    | { type: "deliveries"; invoices: number; deliveries: number }
+    | { type: "delivery"; outcome: "sent" | "failed" | "retry" | "pending"; delivery: DeliveryRef; detail: string }
+    | { type: "invoiceError"; billingAccountName: string; billingProfileName: string; invoiceName: string; message: string }
+    | { type: "invoiceDone"; billingAccountName: string; billingProfileName: string; invoiceName: string }
+    /** This worker's claim was taken over by a newer attempt: nothing was recorded over it. */
+    | { type: "fenced"; delivery: DeliveryRef; accepted: boolean; detail: string }
+    /** The SMTP server accepted the message, and the ledger could not be told. */
+    | { type: "unrecorded"; delivery: DeliveryRef; smtpResponse: string; error: string }
+    | OutageEvent;
+
+/** How the deliver step behaves. */
+export interface DeliverOptions {
+    /** Send slots (match the SMTP pool size). */
+    sendConcurrency: number;
+    /** Attempts per delivery within a pass for 4xx/connection failures. */
+    maxAttempts: number;
+    /** First backoff delay; doubled each attempt, capped by `maxRetryDelayMs`. */
+    retryDelayMs: number;
+    maxRetryDelayMs: number;
+    /** Consecutive connection-level failures after which the pass stops sending (the server is down). */
+    connectionFailureLimit: number;
+}
+
+/**
+ * Accepted messages whose `sent` the ledger has not recorded yet. A process
+ * that must exit before the ledger is back prints these (with their
+ * Message-IDs): they are the ones a later pass would send again.
+ */
+export class AcceptedUnrecorded {
+    private readonly byId = new Map<number, { delivery: DeliveryRef; smtpResponse: string }>();
+    add(delivery: DeliveryRef & { id: number }, smtpResponse: string): void {
+        this.byId.set(delivery.id, { delivery, smtpResponse });
+    }
+    delete(id: number): void {
+        this.byId.delete(id);
+    }
+    list(): Array<{ delivery: DeliveryRef; smtpResponse: string }> {
+        return [...this.byId.values()];
+    }
+}
+
+/** Free send slots; {@link take} waits for at least one and takes up to the number asked. */
+class Slots {
+    private readonly waiting: Array<() => void> = [];
+    constructor(private free: number) {}
+    async take(max: number): Promise<number> {
+        if (this.free === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+        else this.free--;
+        // One slot is ours (handed over, or taken above); take more of the free ones.
+        const more = Math.min(this.free, max - 1);
+        this.free -= more;
+        return 1 + more;
+    }
+    give(n: number): void {
+        for (let i = 0; i < n; i++) {
+            const next = this.waiting.shift();
+            if (next) next();
+            else this.free++;
+        }
+    }
+}
+
+/** An invoice being delivered in this pass: its stored facts and PDF, fetched once while any claim of it is held. */
+interface InvoiceWork {
+    facts?: Promise<{ facts: InvoiceFacts; pdf: Buffer }>;
+    held: number;
+}
+
+/** One profile's delivery state within a pass. */
+class ProfileDelivery {
+    readonly invoices = new Map<string, InvoiceWork>();
+    /** Invoices whose PDF cannot be had in this pass: their deliveries are left for the next. */
+    readonly failedInvoices = new Map<string, string>();
+    readonly doneInvoices = new Set<string>();
+    /** Attempts made in this pass, per delivery id. */
+    readonly tries = new Map<number, number>();
+    /** Deliveries waiting out a backoff: id -> when they may be claimed again (ms). */
+    readonly backoff = new Map<number, number>();
+    /** Deliveries given up on for this pass (still failing after `maxAttempts`). */
+    readonly exhausted = new Set<number>();
+    constructor(readonly target: ProfileTarget) {}
+}
+
+/** What the deliver step works with. */
+export interface DelivererDeps {
+    client: BillingClient;
+    ledger: Ledger;
+    guard: LedgerGuard;
+    sender: MessageSender;
+    from: string;
+    worker: Worker;
+    signal?: AbortSignal;
+    emit: (event: DeliverEvent) => void;
+    unrecorded: AcceptedUnrecorded;
+}
+
+/** The deliver step of one pass (see the module comment). */
+export class Deliverer {
+    private readonly slots: Slots;
+    /** Claims given no verdict yet, by delivery id: the leases the heartbeat extends. */
+    private readonly held = new Map<number, Claim>();
+    /** Claims the heartbeat found taken over. */
+    private readonly lostLeases = new Set<number>();
+    private heartbeat: NodeJS.Timeout | undefined;
+    private beating = false;
+    private connectionFailures = 0;
+    /** Why sending stopped (SMTP configuration, the server down). */
+    stoppedBy: string | undefined;
+    private readonly queue: Array<{ verdict: Verdict; resolve: (r: VerdictResult) => void; reject: (e: unknown) => void }> = [];
+    private flushing = false;
+
+    constructor(
+        private readonly deps: DelivererDeps,
+        private readonly options: DeliverOptions,
+    ) {
+        this.slots = new Slots(Math.max(1, options.sendConcurrency));
+    }
+
+    /** Starts extending the leases of held claims. */
+    start(): void {
+        const every = Math.max(20, Math.floor(this.deps.worker.leaseMs / 3));
+        this.heartbeat = setInterval(() => void this.beat(), every);
+        this.heartbeat.unref();
+    }
+
+    /** Stops the heartbeat; every verdict has been written (or reported) by then. */
+    stop(): void {
+        if (this.heartbeat) clearInterval(this.heartbeat);
+        this.heartbeat = undefined;
+    }
+
+    /** No new message starts: a stop request, sending stopped, or the ledger lost. */
+    stopping(): boolean {
+        return this.deps.signal?.aborted === true || this.stoppedBy !== undefined || this.deps.guard.lost !== undefined;
+    }
+
+    private async beat(): Promise<void> {
+        if (this.beating || this.held.size === 0 || this.deps.guard.down) return;
+        this.beating = true;
+        try {
+            const claims = [...this.held.values()];
+            const still = await this.deps.ledger.extendLeases(this.deps.worker, claims);
+            for (const c of claims) {
+                // A claim whose verdict went to the ledger meanwhile is no longer held: not lost.
+                if (!still.has(c.row.id) && this.held.has(c.row.id)) this.lostLeases.add(c.row.id);
+            }
+        } catch {
+            // The ledger is down: the verdicts' own retries report it; the next beat tries again.
+        } finally {
+            this.beating = false;
+        }
+    }
+
+    /** Queues a verdict for the next write; resolves once it is committed (or fenced). */
+    private recordVerdict(verdict: Verdict): Promise<VerdictResult> {
+        return new Promise((resolve, reject) => {
+            this.queue.push({ verdict, resolve, reject });
+            if (!this.flushing) {
+                this.flushing = true;
+                // Verdicts that arrive in the same turn of the event loop share one transaction.
+                setImmediate(() => void this.flush());
+            }
+        });
+    }
+
+    private async flush(): Promise<void> {
+        while (this.queue.length > 0) {
+            const batch = this.queue.splice(0, 500);
+            try {
+                const results = await this.deps.guard.call(() => this.deps.ledger.record(batch.map((b) => b.verdict)));
+                batch.forEach((b, i) => b.resolve(results[i]));
+            } catch (err) {
+                for (const b of batch) b.reject(err);
+            }
+        }
+        this.flushing = false;
+    }
+
+    /**
+     * Delivers the open deliveries of one profile: claims as many as there
+     * are free slots, sends each, records each verdict, until nothing is
+     * left to claim (or the pass stops). Never throws for a delivery's
+     * failure: it is recorded, reported and counted.
+     */
+    async deliverProfile(target: ProfileTarget): Promise<void> {
+        const { ledger, guard, worker, signal } = this.deps;
+        if (this.stopping()) return;
+        const work = new ProfileDelivery(target);
+        try {
+            const counts = (await guard.call(() => ledger.pending([target.ref], worker))).values().next().value;
+            this.deps.emit({ type: "deliveries", invoices: counts?.invoices ?? 0, deliveries: counts?.pending ?? 0 });
+        } catch (err) {
+            target.summary.errors.push(describeError(err));
+            return;
+        }
+        const inflight = new Set<Promise<void>>();
+        for (;;) {
+            if (this.stopping()) break;
+            const n = await this.slots.take(this.options.sendConcurrency);
+            if (this.stopping()) {
+                this.slots.give(n);
+                break;
+            }
+            const now = Date.now();
+            for (const [id, at] of work.backoff) if (at <= now) work.backoff.delete(id);
+            let claims: Claim[];
+            try {
+                claims = await guard.call(
+                    () => ledger.claimNext(target.ref, worker, n, { ids: [...work.backoff.keys(), ...work.exhausted], invoices: [...work.failedInvoices.keys()] }),
+                    signal,
+                );
+            } catch (err) {
+                this.slots.give(n);
+                if (!guard.lost && !signal?.aborted) target.summary.errors.push(describeError(err));
+                break;
+            }
+            if (claims.length < n) this.slots.give(n - claims.length);
+            if (claims.length === 0) {
+                if (inflight.size === 0 && work.backoff.size === 0) break;
+                const waits: Array<Promise<unknown>> = [...inflight];
+                if (work.backoff.size > 0) waits.push(sleep(Math.max(0, Math.min(...work.backoff.values()) - Date.now()), signal));
+                await Promise.race(waits);
+                continue;
+            }
+            for (const claim of claims) {
+                const key = claim.row.invoiceName.toLowerCase();
+                const inv = work.invoices.get(key) ?? { held: 0 };
+                inv.held++;
+                work.invoices.set(key, inv);
+                const task: Promise<void> = this.deliverOne(work, claim)
+                    .catch((err: unknown) => {
+                        // A programming error for one delivery: report it, keep the others going.
+                        target.summary.errors.push(`invoice ${claim.row.invoiceName}: ${describeError(err)}`);
+                    })
+                    .finally(() => {
+                        inflight.delete(task);
+                        this.slots.give(1);
+                        this.invoiceReleased(work, key, claim.row);
+                    });
+                inflight.add(task);
+            }
+        }
+        await Promise.all(inflight);
+    }
+
+    private invoiceReleased(work: ProfileDelivery, key: string, row: DeliveryRow): void {
+        const inv = work.invoices.get(key);
+        if (!inv || --inv.held > 0) return;
+        work.invoices.delete(key);
+        if (work.failedInvoices.has(key) || work.doneInvoices.has(key)) return;
+        work.doneInvoices.add(key);
+        this.deps.emit({ type: "invoiceDone", billingAccountName: row.billingAccountName, billingProfileName: row.billingProfileName, invoiceName: row.invoiceName });
+    }
+
+    /** The stored facts and the PDF of a claimed delivery's invoice, fetched once while the invoice has claims held. */
+    private invoiceOf(work: ProfileDelivery, row: DeliveryRow): Promise<{ facts: InvoiceFacts; pdf: Buffer }> {
+        const key = row.invoiceName.toLowerCase();
+        const inv = work.invoices.get(key)!;
+        inv.facts ??= (async () => {
+            const { ref } = work.target;
+            const stored = await this.deps.guard.call(() => this.deps.ledger.invoice(ref, row.invoiceName));
+            if (!stored) throw new Error(`the ledger has deliveries of invoice ${row.invoiceName} but not its plan`);
+            const { billingAccountName, invoiceName, documentName } = stored.facts;
+            // The client checks the bytes are a PDF (AzureApiError InvalidDocument otherwise).
+            const { bytes } = await this.deps.client.downloadInvoicePdf({ billingAccountName, invoiceName, documentName: documentName ?? undefined });
+            return { facts: stored.facts, pdf: bytes };
+        })();
+        return inv.facts;
+    }
+
+    private async deliverOne(work: ProfileDelivery, claim: Claim): Promise<void> {
+        const { target } = work;
+        const row = claim.row;
+        const delivery: DeliveryRef & { id: number } = { ...row, attempts: claim.attempt };
+        const report = (outcome: "sent" | "failed" | "retry" | "pending", detail: string) => this.deps.emit({ type: "delivery", outcome, delivery, detail });
+        this.held.set(row.id, claim);
+        const verdict = async (v: Verdict): Promise<VerdictResult | undefined> => {
+            this.held.delete(row.id);
+            try {
+                const result = await this.recordVerdict(v);
+                if (result === "fenced") {
+                    const accepted = v.outcome === "sent";
+                    this.deps.emit({
+                        type: "fenced",
+                        delivery,
+                        accepted,
+                        detail: `lost the lease on attempt ${claim.attempt} (another worker took the delivery over): recorded nothing over the newer attempt${
+                            accepted ? `; the SMTP server accepted this copy too, so it arrives twice with the same Message-ID ${row.messageId}` : ""
+                        }`,
+                    });
+                }
+                return result;
+            } catch (err) {
+                // The ledger is lost: a delivery left `sending` is taken over once its lease expires,
+                // so only an accepted message needs telling (it would be sent again).
+                if (v.outcome === "sent") this.deps.emit({ type: "unrecorded", delivery, smtpResponse: v.smtpResponse, error: describeError(err) });
+                return undefined;
+            }
+        };
+        const release = (error: string | null) => verdict({ claim, outcome: "released", error });
+        if (this.stopping() || this.lostLeases.has(row.id)) {
+            await release(null);
+            return;
+        }
+        let invoice: { facts: InvoiceFacts; pdf: Buffer };
+        try {
+            invoice = await this.invoiceOf(work, row);
+        } catch (err) {
+            const key = row.invoiceName.toLowerCase();
+            const message = `cannot download the PDF of invoice ${row.invoiceName}: ${describeError(err)}`;
+            if (!work.failedInvoices.has(key)) {
+                work.failedInvoices.set(key, message);
+                target.summary.errors.push(message);
+                this.deps.emit({ type: "invoiceError", billingAccountName: target.ref.billingAccountName, billingProfileName: target.ref.billingProfileName, invoiceName: row.invoiceName, message });
+            }
+            await release(message);
+            return;
+        }
+        if (this.stopping() || this.lostLeases.has(row.id)) {
+            await release(null);
+            return;
+        }
+        const message: SendMailOptions = buildMessage({ invoice: invoice.facts, to: row.recipient, from: this.deps.from, messageId: row.messageId, pdf: invoice.pdf });
+        let response: string;
+        try {
+            response = (await this.deps.sender.send(message)).response;
+        } catch (err) {
+            if (!(err instanceof MailDeliveryError)) {
+                // Configuration (credentials, TLS, sender) or unknown: every message would fail alike.
+                this.stoppedBy ??= describeError(err);
+                await release(describeError(err));
+            } else if (isRetryable(err)) {
+                await release(err.message);
+                if (err.responseCode === undefined && ++this.connectionFailures >= this.options.connectionFailureLimit) {
+                    this.stoppedBy ??= `stopped sending after ${this.connectionFailures} connection failures in a row: ${err.message}`;
+                }
+                const tries = (work.tries.get(row.id) ?? 0) + 1;
+                work.tries.set(row.id, tries);
+                report("retry", err.message);
+                if (tries >= Math.max(1, this.options.maxAttempts)) {
+                    work.exhausted.add(row.id);
+                    report("pending", `still failing after ${tries} attempts in this run; left planned for the next run`);
+                } else if (!this.stopping()) {
+                    work.backoff.set(row.id, Date.now() + Math.min(this.options.maxRetryDelayMs, this.options.retryDelayMs * 2 ** (tries - 1)));
+                }
+            } else if ((await verdict({ claim, outcome: "failed", error: err.message })) === "recorded") {
+                target.summary.failed++;
+                report("failed", err.message);
+            }
+            return;
+        }
+        this.connectionFailures = 0;
+        this.deps.unrecorded.add(delivery, response);
+        const result = await verdict({ claim, outcome: "sent", smtpResponse: response });
+        if (result === undefined) return;
+        this.deps.unrecorded.delete(row.id);
+        if (result === "recorded") {
+            target.summary.sent++;
+            report("sent", response);
+        }
+    }
+}
