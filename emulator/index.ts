@@ -12,7 +12,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
-import { ConfigurationError } from "../provider/errors";
+import { ConfigurationError } from "../provider/billing/configurationError";
 import { type PrincipalSummary, principalsView } from "./admin";
 import { type EmulatorSettings, type EmulatorState, SettingsPatch } from "./model";
 import { createRuntime } from "./runtime";

@@ -27,7 +27,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { API_VERSION, type AnyOperation, type HttpMethod, type OperationId, matchOperation, operations, responseSchema } from "../provider/billing/contract";
-import { propertyPath } from "../provider/errors";
+import { propertyPath } from "../provider/billing/names";
 import { handleAdmin } from "./admin";
 import { authorize, authorizeOperationResult, resolveScope } from "./authz";
 import { checkDocumentLink, isDocumentPath } from "./documents";

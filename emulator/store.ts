@@ -37,7 +37,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigurationError } from "../provider/errors";
+import { ConfigurationError } from "../provider/billing/configurationError";
 import { EmulatorState, migrateState } from "./model";
 
 export interface EmulatorStore {

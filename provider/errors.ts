@@ -19,6 +19,12 @@
  *   (credentials refused, a full disk, a damaged file).
  */
 import { z } from "zod";
+import { propertyPath } from "./billing/names";
+
+// Shared with the emulator, which imports no module of the provider outside
+// the contract; part of this catalogue all the same.
+export { ConfigurationError } from "./billing/configurationError";
+export { propertyPath };
 
 /** One problem with one input, in the shape Pulumi's `check` reports. */
 export interface InputIssue {
@@ -90,18 +96,6 @@ export class ValidationError extends Error {
     }
 }
 
-export class ConfigurationError extends Error {
-    override readonly name = "ConfigurationError";
-    readonly retryable = false;
-    /** The setting at fault, e.g. `azure-email-invoicing:endpoint` or `SMTP_URL`. */
-    readonly setting: string;
-
-    constructor(setting: string, message: string) {
-        super(`${setting}: ${message}`);
-        this.setting = setting;
-    }
-}
-
 export class MailDeliveryError extends Error {
     override readonly name = "MailDeliveryError";
     /** True for SMTP 4xx replies and connection failures; false for 5xx (the recipient or message is refused for good). */
@@ -147,16 +141,6 @@ export class LedgerError extends Error {
 /** Whether `err` is worth retrying; unknown errors are treated as terminal. */
 export function isRetryable(err: unknown): boolean {
     return err instanceof AzureApiError || err instanceof MailDeliveryError || err instanceof LedgerError ? err.retryable : false;
-}
-
-/** Renders a zod path the way users write properties: `a.b[2]`. */
-export function propertyPath(path: ReadonlyArray<PropertyKey>, prefix = ""): string {
-    let out = prefix;
-    for (const seg of path) {
-        if (typeof seg === "number") out += `[${seg}]`;
-        else out += out ? `.${String(seg)}` : String(seg);
-    }
-    return out || "(input)";
 }
 
 /** Converts zod issues into property-level issues. */

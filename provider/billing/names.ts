@@ -97,3 +97,13 @@ export const billingProfileRef = z.object({
     billingProfileName,
 });
 export type BillingProfileRef = z.infer<typeof billingProfileRef>;
+
+/** Renders a zod path the way users write properties: `a.b[2]`. */
+export function propertyPath(path: ReadonlyArray<PropertyKey>, prefix = ""): string {
+    let out = prefix;
+    for (const seg of path) {
+        if (typeof seg === "number") out += `[${seg}]`;
+        else out += out ? `.${String(seg)}` : String(seg);
+    }
+    return out || "(input)";
+}
