@@ -21,7 +21,7 @@ import { createRequestListener } from "./server";
 import { type EmulatorStore, createMemoryStore, openFileStore } from "./store";
 
 export { SEED, MCA_ACCOUNT, MPA_ACCOUNT, TENANT_ID, ROLE_DEFINITION_IDS, PROFILE_ROLE_NAMES, ACCOUNT_ROLE_NAMES, type SeedOptions } from "./seed";
-export type { EmulatorSettings, EmulatorState, SettingsPatch } from "./model";
+export { MAX_PDF_PADDING_BYTES, type EmulatorSettings, type EmulatorState, type SettingsPatch } from "./model";
 export type { PrincipalSummary } from "./admin";
 export type { RequestLogEntry, FaultRule } from "./runtime";
 export type { EmulatorStore } from "./store";

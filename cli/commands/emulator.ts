@@ -8,8 +8,7 @@
  * cannot start (port taken, unreadable data directory).
  */
 import * as path from "node:path";
-import { startEmulator, type EmulatorHandle } from "../../emulator";
-import { MAX_PDF_PADDING_BYTES } from "../../emulator/model";
+import { MAX_PDF_PADDING_BYTES, startEmulator, type EmulatorHandle } from "../../emulator";
 import { parseCommandArgs, waitForSignal } from "../args";
 import type { CommandIo } from "../io";
 import { renderTable, terminalSafe } from "../text";
