@@ -28,10 +28,10 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { startEmulator, SEED } from "../emulator";
 import type { RequestLogEntry } from "../emulator";
-import { adminCall } from "../tests/support/emulator";
+import { adminCall } from "../dev/emulator-admin";
 import { renderTable } from "../cli/text";
-import { REPO_ROOT } from "../tests/support/paths";
-import { SETTING_TYPE, ASSIGNMENT_TYPE, TestStack, pulumiToolchain, type CommandResult, type StateResource } from "../tests/e2e/support/pulumi";
+import { REPO_ROOT } from "../dev/paths";
+import { SETTING_TYPE, ASSIGNMENT_TYPE, TestStack, pulumiToolchain, type CommandResult, type StateResource } from "../dev/pulumi-stack";
 
 const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
 const MANAGER = "jane@contoso.com";

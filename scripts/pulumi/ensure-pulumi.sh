@@ -8,7 +8,7 @@
 #                                  `pulumi-resource-pulumi-nodejs`
 #        ensure-pulumi.sh --env    print KEY=VALUE lines: the environment to
 #                                  run that CLI with (read by pulumi.sh and
-#                                  cli/pulumi-toolchain.ts; values the caller
+#                                  dev/pulumi-toolchain.ts; values the caller
 #                                  already set are left out, PATH excepted;
 #                                  nothing is created by printing them)
 #
@@ -274,7 +274,7 @@ if [[ $mode == dir ]]; then
     exit 0
 fi
 
-# --env: what pulumi.sh exports and cli/pulumi-toolchain.ts passes to child processes.
+# --env: what pulumi.sh exports and dev/pulumi-toolchain.ts passes to child processes.
 # Each default applies only when the caller has not set the variable.
 emit_default() { if [[ -z ${!1+set} ]]; then printf '%s=%s\n' "$1" "$2"; fi; }
 printf 'PATH=%s\n' "$tool_dir${PATH:+:$PATH}"

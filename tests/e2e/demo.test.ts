@@ -1,5 +1,5 @@
 /**
- * `npm start`'s demo (cli/demo.ts), run as a newcomer runs it, twice: each
+ * `npm start`'s demo (dev/demo.ts), run as a newcomer runs it, twice: each
  * run must succeed on its own (fresh sandbox, backend and stack), leave no
  * process, temporary folder or stack file behind, and tell the story. The
  * demo checks what the emulator holds after each step itself and exits
@@ -9,13 +9,13 @@ import { expect } from "chai";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../support/paths";
-import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain, testEnvironment } from "./support/pulumi";
+import { REPO_ROOT } from "../../dev/paths";
+import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain, testEnvironment } from "../../dev/pulumi-stack";
 
 function runDemo(): Promise<{ code: number; output: string }> {
     const env = testEnvironment(process.env);
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "cli", "demo.js")], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, "dist", "dev", "demo.js")], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
         let output = "";
         child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
         child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));

@@ -11,7 +11,7 @@ import * as path from "path";
 import type { BillingProfileRef } from "../../provider/billing/names";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { describeLog, heldEmailSettings, heldInvoiceManagers } from "./support/azure";
-import { EXAMPLES, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
+import { EXAMPLES, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
 const ref = (p: BillingProfileRef) => ({ billingAccountName: p.billingAccountName, billingProfileName: p.billingProfileName });
 const operations = ref(SEED.profiles.operations);

@@ -13,8 +13,8 @@ import { expect } from "chai";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { describeLog, heldAssignments, heldEmailSettings, heldInvoiceManagers, writes } from "./support/azure";
 import * as path from "path";
-import { REPO_ROOT } from "../support/paths";
-import { ASSIGNMENT_TYPE, EXAMPLES, SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
+import { REPO_ROOT } from "../../dev/paths";
+import { ASSIGNMENT_TYPE, EXAMPLES, SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
 const ops = { billingAccountName: SEED.profiles.operations.billingAccountName, billingProfileName: SEED.profiles.operations.billingProfileName };
 const jane = SEED.users.jane;

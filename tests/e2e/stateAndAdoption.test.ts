@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { describeLog, heldEmailSettings, heldInvoiceManagers, writes } from "./support/azure";
-import { PROGRAMS, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
+import { PROGRAMS, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
 const ops = { billingAccountName: SEED.profiles.operations.billingAccountName, billingProfileName: SEED.profiles.operations.billingProfileName };
 const jane = SEED.users.jane;

@@ -11,9 +11,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Writable } from "stream";
-import { ensurePulumi } from "../../cli/pulumi-toolchain";
-import { REPO_ROOT } from "../support/paths";
-import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain, testEnvironment } from "./support/pulumi";
+import { ensurePulumi } from "../../dev/pulumi-toolchain";
+import { REPO_ROOT } from "../../dev/paths";
+import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain, testEnvironment } from "../../dev/pulumi-stack";
 
 /** PATH without any folder holding a `pulumi`, so ensure-pulumi.sh consults its cache. */
 function pathWithoutPulumi(): string {

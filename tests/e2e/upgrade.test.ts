@@ -23,9 +23,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
-import { REPO_ROOT } from "../support/paths";
+import { REPO_ROOT } from "../../dev/paths";
 import { heldEmailSettings, heldInvoiceManagers } from "./support/azure";
-import { PROGRAMS, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
+import { PROGRAMS, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
 const ops = { billingAccountName: SEED.profiles.operations.billingAccountName, billingProfileName: SEED.profiles.operations.billingProfileName };
 const PACKAGE = "azure-email-invoicing";

@@ -3,8 +3,8 @@
  * loopback port, admin helpers, and billing clients acting as the seeded
  * principals. Tests talk to it over real HTTP only.
  */
-import { startEmulator } from "../../emulator";
-import { SEED } from "../../emulator/seed";
+import { adminCall } from "../../dev/emulator-admin";
+import { SEED, startEmulator } from "../../emulator";
 import { createBillingClient, type BillingClient } from "../../provider/billing/client";
 import { resolveSettings, type RetrySettings } from "../../provider/config";
 
@@ -39,22 +39,6 @@ export interface TestEmulator {
         issueInvoice(billingAccountName: string, billingProfileName: string, body?: Record<string, unknown>): Promise<any>;
     };
     close(): Promise<void>;
-}
-
-/**
- * One call of the emulator's admin API (`<base>/_emulator/<path>`), with a
- * JSON body when given; returns the parsed JSON answer (undefined when empty)
- * and throws with the status and body on anything but 2xx.
- */
-export async function adminCall(base: string, method: string, path: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${base}/_emulator/${path}`, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`admin ${method} ${path} -> ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
 }
 
 /** Starts an emulator (port 0) with the given options. */

@@ -8,7 +8,7 @@
  * a plain `tsc`. Idempotent: an existing, correct link is left alone.
  */
 import * as path from "path";
-import { REPO_ROOT } from "./paths";
+import { REPO_ROOT } from "../../dev/paths";
 
 const { linkSelf } = require(path.join(REPO_ROOT, "scripts", "link-self.js")) as { linkSelf(): void };
 

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../support/paths";
+import { REPO_ROOT } from "../../dev/paths";
 
 const examplesDir = path.join(REPO_ROOT, "examples");
 

@@ -8,7 +8,7 @@ import * as path from "path";
 import { operations, responseSchema, type AnyOperation } from "../../../provider/billing/contract";
 import * as s from "../../../provider/billing/schemas";
 import { mergeInvoiceEmailSettings } from "../../../provider/billing/profile";
-import { MICROSOFT_EXAMPLES } from "../../support/paths";
+import { MICROSOFT_EXAMPLES } from "../../../dev/paths";
 
 /** Which operation each example file exercises. */
 const EXAMPLES: Record<string, AnyOperation> = {

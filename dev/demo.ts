@@ -15,18 +15,19 @@
  * message says which); 130 when interrupted (Ctrl-C). Child processes are
  * stopped on every path out.
  *
- * Development only, like cli/pulumi-toolchain.ts: it needs a checkout.
+ * Development only, like everything in dev/: it needs a checkout, and the
+ * published package does not ship it.
  */
 import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SEED } from "../emulator/seed";
+import { SEED } from "../emulator";
 import { createBillingClient, type BillingClient } from "../provider/billing/client";
 import { sameId } from "../provider/billing/paths";
 import { resolveSettings } from "../provider/config";
+import { renderTable } from "../cli/text";
 import { ensurePulumi, type PulumiToolchain } from "./pulumi-toolchain";
-import { renderTable } from "./text";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const MAIN = path.join(ROOT, "dist", "cli", "main.js");

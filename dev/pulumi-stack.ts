@@ -18,8 +18,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ensurePulumi, type PulumiToolchain } from "../../../cli/pulumi-toolchain";
-import { REPO_ROOT } from "../../support/paths";
+import { REPO_ROOT } from "./paths";
+import { ensurePulumi, type PulumiToolchain } from "./pulumi-toolchain";
 
 /** Our test programs (plain JavaScript: nothing to compile, nothing for tsc to see). */
 export const PROGRAMS = path.join(REPO_ROOT, "tests", "e2e", "programs");
