@@ -82,7 +82,7 @@ function measureEmulator(): () => EmulatorUsage {
     };
 }
 
-interface ChildResult {
+export interface ChildResult {
     code: number | null;
     stdout: string;
     stderr: string;
@@ -91,14 +91,14 @@ interface ChildResult {
     cpuMs: number;
 }
 
-interface SinkChild {
+export interface SinkChild {
     url: string;
     count(): Promise<{ accepted: number; lastSize: number; cpuMs: number }>;
     close(): Promise<void>;
 }
 
 /** Starts the SMTP sink in a child process (bench/sink-child.ts). */
-function startSinkChild(): Promise<SinkChild> {
+export function startSinkChild(): Promise<SinkChild> {
     const child = fork(path.join(__dirname, "sink-child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     return new Promise((resolve, reject) => {
         child.once("error", reject);
@@ -120,7 +120,7 @@ function startSinkChild(): Promise<SinkChild> {
     });
 }
 
-function runChild(args: string[], env: Record<string, string>, rssFile: string): Promise<ChildResult> {
+export function runChild(args: string[], env: Record<string, string>, rssFile: string): Promise<ChildResult> {
     const probe = path.join(__dirname, "rss-probe.js");
     const started = performance.now();
     return new Promise((resolve, reject) => {

@@ -15,6 +15,7 @@ const BENCHMARKS = [
     { name: "pulumi", file: "pulumi.js", what: "the two resources through the Pulumi engine vs no-op dynamic resources" },
     { name: "reconciler", file: "reconciler.js", what: "the invoice reconciler vs bare nodemailer" },
     { name: "emulator", file: "emulator.js", what: "what one request costs the emulator at 100 and 2,000 invoices" },
+    { name: "limits", file: "limits.js", what: "the reconciler's peak memory with 200 MB invoice documents" },
 ];
 
 function runOne(file: string): Promise<number> {

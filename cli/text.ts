@@ -43,15 +43,5 @@ export function renderTable(header: string[], rows: string[][], options: { right
     return [fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)].join("\n");
 }
 
-/**
- * Parses a duration: a number and a unit, `ms`, `s`, `m` or `h` (e.g. `30s`,
- * `5m`, `1h`). Returns milliseconds, or undefined when malformed.
- */
-export function parseDuration(value: string): number | undefined {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
-    if (!m) return undefined;
-    const n = Number(m[1]);
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
-    const ms = Math.round(n * unit);
-    return Number.isFinite(ms) ? ms : undefined;
-}
+/** Durations as users type them (`30s`, `5m`): one parser for flags, stack config and the environment. */
+export { parseDuration } from "../provider/units";

@@ -6,12 +6,16 @@
  *
  * Precedence, per setting: explicit options > Pulumi stack config
  * (`azure-email-invoicing:endpoint`, `:graphEndpoint`, `:token`,
- * `:graphToken`) > environment (`AZURE_EMAIL_INVOICING_ENDPOINT`,
- * `_GRAPH_ENDPOINT`, `_TOKEN`, `_GRAPH_TOKEN`) > defaults (real ARM and Graph
- * with `DefaultAzureCredential`).
+ * `:graphToken`, `:requestTimeout`, `:operationTimeout`, `:maxDocumentSize`,
+ * `:maxResponseSize`) > environment (`AZURE_EMAIL_INVOICING_ENDPOINT`,
+ * `_GRAPH_ENDPOINT`, `_TOKEN`, `_GRAPH_TOKEN`, `_REQUEST_TIMEOUT`,
+ * `_OPERATION_TIMEOUT`, `_MAX_DOCUMENT_SIZE`, `_MAX_RESPONSE_SIZE`) >
+ * defaults (real ARM and Graph with `DefaultAzureCredential`, and the limits
+ * of {@link DEFAULT_LIMITS}).
  */
 import { z } from "zod";
 import { ConfigurationError } from "./errors";
+import { formatByteSize, formatDuration, parseByteSize, parseDuration } from "./units";
 
 /** Azure Resource Manager in the public cloud. */
 export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
@@ -27,6 +31,10 @@ export const ENV = {
     graphEndpoint: "AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT",
     token: "AZURE_EMAIL_INVOICING_TOKEN",
     graphToken: "AZURE_EMAIL_INVOICING_GRAPH_TOKEN",
+    requestTimeout: "AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT",
+    operationTimeout: "AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT",
+    maxDocumentSize: "AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE",
+    maxResponseSize: "AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE",
 } as const;
 
 /** Stack config keys, in one place. */
@@ -35,7 +43,18 @@ export const STACK_CONFIG = {
     graphEndpoint: `${CONFIG_NAMESPACE}:graphEndpoint`,
     token: `${CONFIG_NAMESPACE}:token`,
     graphToken: `${CONFIG_NAMESPACE}:graphToken`,
+    requestTimeout: `${CONFIG_NAMESPACE}:requestTimeout`,
+    operationTimeout: `${CONFIG_NAMESPACE}:operationTimeout`,
+    maxDocumentSize: `${CONFIG_NAMESPACE}:maxDocumentSize`,
+    maxResponseSize: `${CONFIG_NAMESPACE}:maxResponseSize`,
 } as const;
+
+/** The reconciler's flag for each limit, for messages that say how to change one. */
+export const LIMIT_FLAGS: Partial<Record<keyof SettingsLayer, string>> = {
+    requestTimeout: "--request-timeout",
+    operationTimeout: "--operation-timeout",
+    maxDocumentSize: "--max-document-size",
+};
 
 /** How requests are authenticated. */
 export type CredentialSettings =
@@ -52,10 +71,31 @@ export interface RetrySettings {
     retryDelayInMs: number;
     /** Cap on one backoff delay, ms. Default 30000. */
     maxRetryDelayInMs: number;
-    /** Longest a long-running operation is polled before giving up, ms. Default 600000 (10 min). */
-    lroTimeoutInMs: number;
+    /** Cap on a server's `Retry-After` (throttling, and the polls of a long-running operation), ms. Default 60000. */
+    maxRetryAfterInMs: number;
     /** Delay between polls when Azure sends no Retry-After, ms. Default 1000. */
     lroDefaultPollInMs: number;
+}
+
+/**
+ * Time and size limits of every request (ARM, Graph and document downloads),
+ * so that no server can hang a run or exhaust its memory.
+ */
+export interface Limits {
+    /**
+     * Longest one attempt of a request may take, from sending it to the last
+     * byte of the answer, ms. A timed-out attempt is retried like a
+     * connection failure (at most `maxRetries` times). Default 60000 (60 s).
+     */
+    requestTimeoutInMs: number;
+    /** Longest pause between two chunks of an answer's body, ms: the request timeout when shorter. Default 30000. */
+    bodyIdleTimeoutInMs: number;
+    /** Longest a long-running operation is polled, polls included, ms. Default 900000 (15 min). */
+    operationTimeoutInMs: number;
+    /** Largest invoice document (PDF) downloaded, bytes. Default 25 MB (25,000,000). */
+    maxDocumentBytes: number;
+    /** Largest JSON body read from ARM or Graph, bytes. Default 32 MB (32,000,000). */
+    maxResponseBytes: number;
 }
 
 /** Everything the billing client needs. Immutable once resolved. */
@@ -69,8 +109,13 @@ export interface ClientSettings {
     /** How Graph requests are authenticated (scope `<graphEndpoint>/.default`). */
     graphCredential: CredentialSettings;
     retry: RetrySettings;
-    /** Where each setting came from, for diagnostics (never the token itself). */
-    sources: { endpoint: Source; graphEndpoint: Source; credential: Source; graphCredential: Source };
+    limits: Limits;
+    /**
+     * Where each setting came from, for diagnostics (never the token itself),
+     * and the name of each limit's setting as its source spells it, for
+     * messages that say how to change it.
+     */
+    sources: { endpoint: Source; graphEndpoint: Source; credential: Source; graphCredential: Source; limits: Record<LimitKey, string> };
 }
 
 export type Source = "explicit" | "stack" | "environment" | "default";
@@ -83,15 +128,56 @@ export interface SettingsLayer {
     token?: string;
     /** A static Graph bearer token (only needed when Graph is not served by the ARM endpoint's origin). */
     graphToken?: string;
+    /** {@link Limits.requestTimeoutInMs} as a duration, e.g. `60s`. */
+    requestTimeout?: string;
+    /** {@link Limits.operationTimeoutInMs} as a duration, e.g. `15m`. */
+    operationTimeout?: string;
+    /** {@link Limits.maxDocumentBytes} as a size, e.g. `25MB` (MB = 10^6 bytes; MiB accepted). */
+    maxDocumentSize?: string;
+    /** {@link Limits.maxResponseBytes} as a size, e.g. `32MB`. */
+    maxResponseSize?: string;
 }
+
+/** The layer keys that set a limit. */
+export type LimitKey = "requestTimeout" | "operationTimeout" | "maxDocumentSize" | "maxResponseSize";
 
 export const DEFAULT_RETRY: RetrySettings = {
     maxRetries: 4,
     retryDelayInMs: 1000,
     maxRetryDelayInMs: 30000,
-    lroTimeoutInMs: 600000,
+    maxRetryAfterInMs: 60000,
     lroDefaultPollInMs: 1000,
 };
+
+export const DEFAULT_LIMITS: Limits = {
+    requestTimeoutInMs: 60_000,
+    bodyIdleTimeoutInMs: 30_000,
+    operationTimeoutInMs: 15 * 60_000,
+    maxDocumentBytes: 25_000_000,
+    maxResponseBytes: 32_000_000,
+};
+
+/** How each limit is read from a layer: its field in {@link Limits}, its kind and the values it admits. */
+const LIMIT_SETTINGS: Record<LimitKey, { field: keyof Limits; kind: "duration" | "size"; min: number; max: number }> = {
+    requestTimeout: { field: "requestTimeoutInMs", kind: "duration", min: 100, max: 3_600_000 },
+    operationTimeout: { field: "operationTimeoutInMs", kind: "duration", min: 1000, max: 24 * 3_600_000 },
+    maxDocumentSize: { field: "maxDocumentBytes", kind: "size", min: 1000, max: 1e9 },
+    maxResponseSize: { field: "maxResponseBytes", kind: "size", min: 1000, max: 1e9 },
+};
+
+/**
+ * Reads one limit as a user wrote it. Returns the value in ms or bytes, or a
+ * reason that says what to write instead.
+ */
+export function parseLimit(key: LimitKey, value: string): { ok: true; value: number } | { ok: false; reason: string } {
+    const spec = LIMIT_SETTINGS[key];
+    const parsed = spec.kind === "duration" ? parseDuration(value) : parseByteSize(value);
+    const format = spec.kind === "duration" ? formatDuration : formatByteSize;
+    const example = spec.kind === "duration" ? "a duration such as 30s, 5m or 1h" : "a size such as 25MB or 32MiB (MB = 10^6 bytes, MiB = 2^20)";
+    if (parsed === undefined) return { ok: false, reason: `'${value}' is not ${example}` };
+    if (parsed < spec.min || parsed > spec.max) return { ok: false, reason: `'${value}' is outside ${format(spec.min)} to ${format(spec.max)}` };
+    return { ok: true, value: parsed };
+}
 
 /** True for 127.0.0.0/8, ::1 and localhost: the only places plain http is allowed. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -143,19 +229,46 @@ function settingName(source: Source | undefined, key: keyof SettingsLayer): stri
     return key;
 }
 
+/** The layer keys, in one place. */
+const LAYER_KEYS = Object.keys(ENV) as Array<keyof SettingsLayer>;
+
 /** Reads the environment layer from an environment map (the caller passes `process.env`). */
 export function settingsFromEnvironment(env: Record<string, string | undefined>): SettingsLayer {
-    return { endpoint: env[ENV.endpoint], graphEndpoint: env[ENV.graphEndpoint], token: env[ENV.token], graphToken: env[ENV.graphToken] };
+    const layer: SettingsLayer = {};
+    for (const key of LAYER_KEYS) if (env[ENV[key]] !== undefined) layer[key] = env[ENV[key]];
+    return layer;
 }
 
 /** Reads the stack-config layer from a getter (e.g. Pulumi's dynamic `Config.get`). */
 export function settingsFromStackConfig(get: (key: string) => string | undefined): SettingsLayer {
-    return {
-        endpoint: get(STACK_CONFIG.endpoint),
-        graphEndpoint: get(STACK_CONFIG.graphEndpoint),
-        token: get(STACK_CONFIG.token),
-        graphToken: get(STACK_CONFIG.graphToken),
-    };
+    const layer: SettingsLayer = {};
+    for (const key of LAYER_KEYS) {
+        const value = get(STACK_CONFIG[key]);
+        if (value !== undefined) layer[key] = value;
+    }
+    return layer;
+}
+
+/** The name of a limit's setting as `source` spells it, with the other ways to set it, for messages. */
+function limitSettingName(source: Source, key: LimitKey): string {
+    const ways = [STACK_CONFIG[key], ENV[key], LIMIT_FLAGS[key]].filter((w): w is string => w !== undefined);
+    return source === "default" || source === "explicit" ? ways.join(", ") : `${settingName(source, key)}`;
+}
+
+function resolveLimits(order: Array<[Source, SettingsLayer | undefined]>, overrides: Partial<Limits> | undefined): { limits: Limits; names: Record<LimitKey, string> } {
+    const limits: Limits = { ...DEFAULT_LIMITS };
+    const names = {} as Record<LimitKey, string>;
+    for (const key of Object.keys(LIMIT_SETTINGS) as LimitKey[]) {
+        const found = pick(key, order);
+        names[key] = limitSettingName(found?.[0] ?? "default", key);
+        if (!found) continue;
+        const parsed = parseLimit(key, found[1]);
+        if (!parsed.ok) throw new ConfigurationError(settingName(found[0], key), parsed.reason);
+        limits[LIMIT_SETTINGS[key].field] = parsed.value;
+    }
+    Object.assign(limits, overrides ?? {});
+    limits.bodyIdleTimeoutInMs = Math.min(limits.bodyIdleTimeoutInMs, limits.requestTimeoutInMs);
+    return { limits, names };
 }
 
 function tokenFrom(found: [Source, string] | undefined, key: "token" | "graphToken"): CredentialSettings | undefined {
@@ -183,6 +296,8 @@ export function resolveSettings(layers: {
     stack?: SettingsLayer;
     env?: SettingsLayer;
     retry?: Partial<RetrySettings>;
+    /** Limits in ms and bytes, over every layer (tests, and callers that computed them). */
+    limits?: Partial<Limits>;
 }): ClientSettings {
     const order: Array<[Source, SettingsLayer | undefined]> = [
         ["explicit", layers.explicit],
@@ -225,17 +340,21 @@ export function resolveSettings(layers: {
         );
     }
 
+    const { limits, names } = resolveLimits(order, layers.limits);
+
     return {
         endpoint,
         graphEndpoint,
         credential,
         graphCredential,
         retry: { ...DEFAULT_RETRY, ...(layers.retry ?? {}) },
+        limits,
         sources: {
             endpoint: ep?.[0] ?? "default",
             graphEndpoint: graphSource,
             credential: tk?.[0] ?? "default",
             graphCredential: gtk?.[0] ?? (graphCredential === credential ? (tk?.[0] ?? "default") : "default"),
+            limits: names,
         },
     };
 }
@@ -243,5 +362,9 @@ export function resolveSettings(layers: {
 /** A short description of the settings that is safe to print or log (no token). */
 export function describeSettings(s: ClientSettings): string {
     const cred = (c: CredentialSettings) => (c.kind === "token" ? "static bearer token" : "DefaultAzureCredential");
-    return `ARM ${s.endpoint} (${s.sources.endpoint}), Graph ${s.graphEndpoint} (${s.sources.graphEndpoint}), credential: ${cred(s.credential)} (${s.sources.credential}), Graph credential: ${cred(s.graphCredential)} (${s.sources.graphCredential})`;
+    const l = s.limits;
+    return (
+        `ARM ${s.endpoint} (${s.sources.endpoint}), Graph ${s.graphEndpoint} (${s.sources.graphEndpoint}), credential: ${cred(s.credential)} (${s.sources.credential}), Graph credential: ${cred(s.graphCredential)} (${s.sources.graphCredential}); ` +
+        `limits: request ${formatDuration(l.requestTimeoutInMs)}, operation ${formatDuration(l.operationTimeoutInMs)}, document ${formatByteSize(l.maxDocumentBytes)}, JSON body ${formatByteSize(l.maxResponseBytes)}`
+    );
 }

@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { createBillingClient } from "../../provider/billing/client";
 import { isoDate, type BillingProfileRef } from "../../provider/billing/names";
-import { describeSettings, resolveSettings, settingsFromEnvironment } from "../../provider/config";
+import { describeSettings, parseLimit, resolveSettings, settingsFromEnvironment, type LimitKey, type SettingsLayer } from "../../provider/config";
 import { ConfigurationError, LedgerError, ValidationError } from "../../provider/errors";
 import type { Ledger } from "../../provider/reconciler/ledger/contract";
 import { openLedger } from "../../provider/reconciler/ledger/open";
@@ -70,11 +70,22 @@ mail and ledger
   --concurrency N            SMTP connections (default 5)
   --max-attempts N           attempts per message within a pass on SMTP 4xx or connection errors (default 4)
   --retry-delay DURATION     first backoff delay, doubled per attempt (default 1s)
+
+limits (each also a stack config key and an environment variable: see the README)
+  --request-timeout DURATION   longest one attempt of a billing API, Graph or document request may take
+                               (default 60s; $AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT)
+  --operation-timeout DURATION longest a long-running operation (a document download link) is waited for
+                               (default 15m; $AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT)
+  --max-document-size SIZE     largest invoice PDF downloaded; a larger one is refused and its invoice
+                               reported (default 25MB, MB = 10^6 bytes, MiB accepted;
+                               $AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE)
   -h, --help                 show this help
 
 environment
   AZURE_EMAIL_INVOICING_ENDPOINT, AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT, AZURE_EMAIL_INVOICING_TOKEN
                              where the billing API is and who calls it (default: Azure, DefaultAzureCredential)
+  AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE
+                             largest JSON answer read from the billing API or Graph (default 32MB)
   SMTP_URL                   smtp://[user@]host:port or smtps://[user@]host:port (nodemailer URL form)
   SMTP_PASSWORD, SMTP_PASSWORD_FILE
                              the SMTP password (or put it in SMTP_URL); never a flag
@@ -127,6 +138,21 @@ function duration(value: string | undefined, flag: string, min: number): number 
     return ms;
 }
 
+/** The limit flags: the explicit layer of the client settings (over stack config and the environment). */
+const LIMIT_FLAGS = { "request-timeout": "requestTimeout", "operation-timeout": "operationTimeout", "max-document-size": "maxDocumentSize" } as const satisfies Record<string, LimitKey>;
+
+function limitFlags(values: Partial<Record<keyof typeof LIMIT_FLAGS, string>>): SettingsLayer {
+    const layer: SettingsLayer = {};
+    for (const [flag, key] of Object.entries(LIMIT_FLAGS) as Array<[keyof typeof LIMIT_FLAGS, LimitKey]>) {
+        const value = values[flag];
+        if (value === undefined) continue;
+        const parsed = parseLimit(key, value);
+        if (!parsed.ok) throw new UsageError(`--${flag} ${parsed.reason}`);
+        layer[key] = value;
+    }
+    return layer;
+}
+
 /** Reads and checks the `--config` file; throws ConfigurationError naming the file and the key. */
 export function readConfig(file: string): ReconcileConfigFile {
     let raw: unknown;
@@ -171,6 +197,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         concurrency: { type: "string" },
         "max-attempts": { type: "string" },
         "retry-delay": { type: "string" },
+        "request-timeout": { type: "string" },
+        "operation-timeout": { type: "string" },
+        "max-document-size": { type: "string" },
     }, io);
     if (typeof values === "number") return values;
 
@@ -217,7 +246,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             io,
         );
 
-        const settings = resolveSettings({ env: settingsFromEnvironment(io.env) });
+        const settings = resolveSettings({ explicit: limitFlags(values), env: settingsFromEnvironment(io.env) });
         const client = createBillingClient(settings);
         const options: ReconcileOptions = {
             scope,

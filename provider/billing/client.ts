@@ -35,6 +35,7 @@ import {
     type Invoice,
 } from "./schemas";
 import { Transport, type RawResponse } from "./transport";
+import { formatDuration } from "../units";
 
 /** Outcome of {@link BillingClient.updateInvoiceEmailSettings}. */
 export interface InvoiceEmailUpdate {
@@ -63,6 +64,9 @@ export interface BillingClientOptions {
     /** Replace the credential the settings would create. */
     credential?: TokenCredential;
 }
+
+/** The most pages one list is read to: beyond it, a server is taken to be paging forever. */
+export const MAX_PAGES = 10_000;
 
 export class BillingClient {
     private readonly transport: Transport;
@@ -109,11 +113,15 @@ export class BillingClient {
         const items: Array<ItemOf<O>> = [];
         const seen = new Set<string>();
         for (;;) {
-            items.push(...page.value);
+            // One by one: spreading a page into push()'s arguments overflows the stack on a large page.
+            for (const item of page.value) items.push(item);
             if (!page.nextLink) return items;
             const next = this.sameOriginUrl(operation.api, page.nextLink, "nextLink", operation.id);
-            if (seen.has(next) || seen.size >= 10000) {
-                throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `nextLink loops (${next})`, operation: operation.id });
+            if (seen.has(next)) {
+                throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `nextLink loops: page ${seen.size + 1} links back to ${next}, a page already read`, operation: operation.id });
+            }
+            if (seen.size >= MAX_PAGES - 1) {
+                throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `the list has more than ${MAX_PAGES.toLocaleString("en-US")} pages; refusing to read further`, operation: operation.id });
             }
             seen.add(next);
             const response = await this.transport.send(operation.api, "GET", next, undefined, operation.id);
@@ -196,28 +204,38 @@ export class BillingClient {
             });
         }
         const url = this.sameOriginUrl(operation.api, location, "Location", operation.id);
-        const deadline = Date.now() + this.settings.retry.lroTimeoutInMs;
-        let last = accepted;
-        for (;;) {
-            await sleep(this.retryAfterMs(last));
-            if (Date.now() > deadline) {
-                throw new AzureApiError({
-                    status: 202,
-                    code: "OperationTimedOut",
-                    message: `the operation did not complete within ${this.settings.retry.lroTimeoutInMs} ms; poll ${url} later`,
-                    operation: operation.id,
-                    requestId: accepted.requestId,
-                });
+        const limitMs = this.settings.limits.operationTimeoutInMs;
+        const deadline = Date.now() + limitMs;
+        // The deadline holds during a poll too: it aborts a poll in flight (and the pipeline's retries of it).
+        const timedOut = () =>
+            new AzureApiError({
+                status: 0,
+                code: "OperationTimedOut",
+                message: `the long-running operation did not complete within ${formatDuration(limitMs)} (the operation timeout); it may still complete: poll ${url} or try again later. To wait longer, raise ${this.settings.sources.limits.operationTimeout}`,
+                operation: operation.id,
+                requestId: accepted.requestId,
+            });
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(timedOut()), limitMs);
+        try {
+            let last = accepted;
+            for (;;) {
+                const wait = Math.min(this.retryAfterMs(last), deadline - Date.now());
+                if (wait < 0 || controller.signal.aborted) throw timedOut();
+                await sleep(wait, controller.signal);
+                if (controller.signal.aborted) throw timedOut();
+                last = await this.transport.send(operation.api, "GET", url, undefined, operation.id, controller.signal);
+                if (last.status === 202) continue;
+                if (last.status === 204 || (last.status === 200 && !last.bodyText)) {
+                    return { status: last.status, value: undefined, requestId: accepted.requestId };
+                }
+                if (last.status === 200 && final) {
+                    return { status: 200, value: this.parse(operation, last, final), requestId: accepted.requestId };
+                }
+                throw this.errorFrom(operation, last);
             }
-            last = await this.transport.send(operation.api, "GET", url, undefined, operation.id);
-            if (last.status === 202) continue;
-            if (last.status === 204 || (last.status === 200 && !last.bodyText)) {
-                return { status: last.status, value: undefined, requestId: accepted.requestId };
-            }
-            if (last.status === 200 && final) {
-                return { status: 200, value: this.parse(operation, last, final), requestId: accepted.requestId };
-            }
-            throw this.errorFrom(operation, last);
+        } finally {
+            clearTimeout(timer);
         }
     }
 
@@ -225,9 +243,10 @@ export class BillingClient {
         const h = response.headers["retry-after"];
         if (h !== undefined) {
             const seconds = Number(h);
-            if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60000);
+            const cap = this.settings.retry.maxRetryAfterInMs;
+            if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, cap);
             const date = Date.parse(h);
-            if (Number.isFinite(date)) return Math.min(Math.max(0, date - Date.now()), 60000);
+            if (Number.isFinite(date)) return Math.min(Math.max(0, date - Date.now()), cap);
         }
         return this.settings.retry.lroDefaultPollInMs;
     }

@@ -12,8 +12,13 @@
  *   token over plain http. Configuration only allows http for loopback hosts.
  * - Document downloads: no `Authorization` header at all (the URL carries its
  *   own signature, and the ARM token must never leave ARM).
+ *
+ * Every attempt is bounded in time and size by {@link boundedResponsePolicy}
+ * (see there), so that no server can hang a run or exhaust its memory.
  */
+import type { Readable } from "node:stream";
 import {
+    RestError,
     bearerTokenAuthenticationPolicy,
     createDefaultHttpClient,
     createHttpHeaders,
@@ -23,10 +28,13 @@ import {
     type HttpClient,
     type Pipeline,
     type PipelinePolicy,
+    type PipelineRequest,
+    type PipelineResponse,
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
-import { isLoopbackHost, type ClientSettings, type CredentialSettings } from "../config";
+import { isLoopbackHost, type ClientSettings, type CredentialSettings, type LimitKey } from "../config";
 import { AzureApiError } from "../errors";
+import { formatByteSize, formatDuration } from "../units";
 
 export const USER_AGENT_PREFIX = "azure-email-invoicing/0.1";
 
@@ -78,7 +86,192 @@ function scopeFor(endpoint: string): string {
     return `${endpoint}/.default`;
 }
 
-function pipelineFor(settings: ClientSettings, endpoint: string | undefined, credential: TokenCredential | undefined): Pipeline {
+/** Every status: the policy below reads each body itself, under its limits. */
+const EVERY_STATUS = new Set([Number.POSITIVE_INFINITY]);
+
+/** What one pipeline's answers may be: the size cap and the setting that sets it. */
+interface BodyLimit {
+    maxBytes: number;
+    /** `JSON body` or `document`, for messages. */
+    what: string;
+    setting: LimitKey;
+}
+
+/** Why an attempt was cut off by {@link boundedResponsePolicy}. */
+interface CutOff {
+    limit: "request" | "idle";
+    ms: number;
+}
+
+/** The timeout behind a RestError the policy raised (the retry policy retries it as `ETIMEDOUT`). */
+const cutOffs = new WeakMap<Error, CutOff>();
+/** The body the policy read, by response. */
+const bodies = new WeakMap<PipelineResponse, Buffer>();
+/** Attempts made for a request, so the final error can say how many. */
+const attemptsOf = new WeakMap<PipelineRequest, number>();
+
+/** A body larger than its cap. Not a RestError: the retry policy passes it through untouched (a retry would not shrink it). */
+class TooLargeError extends Error {
+    constructor(
+        readonly limit: BodyLimit,
+        readonly declared: number | undefined,
+    ) {
+        super(`larger than ${formatByteSize(limit.maxBytes)}`);
+    }
+}
+
+/**
+ * Bounds one attempt of a request in time and size. It sits after the Sign
+ * phase, next to the HTTP client and inside the pipeline's retry policy, so
+ * each attempt gets its own budget and a timed-out attempt is retried like a
+ * dropped connection (the policy raises `ETIMEDOUT`, which the retry
+ * strategy counts), at most `maxRetries` times.
+ *
+ * - Until the headers arrive: the pipeline's own per-request `timeout`.
+ * - The body: the pipeline has no limit on it (it buffers any body whole,
+ *   and waits for each byte as long as a server likes), so this policy asks
+ *   for every body as a stream and reads it itself: at most the attempt's
+ *   remaining time in all, at most `bodyIdleTimeoutInMs` between two chunks,
+ *   and never more than the cap: a `Content-Length` over the cap is refused
+ *   before a byte is read, and a body without one is cut off the moment it
+ *   passes the cap. Cutting off aborts the request through the pipeline's
+ *   abort signal, which destroys the socket.
+ * - A server's `Retry-After` is clamped to `maxRetryAfterInMs`, so that a
+ *   429 cannot make the retry policy sleep for days.
+ */
+function boundedResponsePolicy(settings: ClientSettings, limit: BodyLimit): PipelinePolicy {
+    const { requestTimeoutInMs, bodyIdleTimeoutInMs } = settings.limits;
+    return {
+        name: "boundedResponsePolicy",
+        async sendRequest(request, next) {
+            attemptsOf.set(request, (attemptsOf.get(request) ?? 0) + 1);
+            const started = Date.now();
+            const outer = request.abortSignal;
+            const attempt = new AbortController();
+            const follow = () => attempt.abort();
+            outer?.addEventListener("abort", follow);
+            if (outer?.aborted) attempt.abort();
+            request.abortSignal = attempt.signal;
+            request.timeout = requestTimeoutInMs;
+            request.streamResponseStatusCodes = EVERY_STATUS;
+            try {
+                let response: PipelineResponse;
+                try {
+                    response = await next(request);
+                } catch (err) {
+                    // The pipeline's timeout aborts without saying so: an abort nobody asked for is it.
+                    if (isAbort(err) && !attempt.signal.aborted && !outer?.aborted) throw timedOut(request, { limit: "request", ms: requestTimeoutInMs });
+                    throw err;
+                }
+                clampRetryAfter(response, settings.retry.maxRetryAfterInMs);
+                const stream = response.readableStreamBody as Readable | undefined;
+                response.readableStreamBody = undefined;
+                const body = stream
+                    ? await readBounded(stream, response, limit, {
+                          remainingMs: Math.max(1, requestTimeoutInMs - (Date.now() - started)),
+                          idleMs: bodyIdleTimeoutInMs,
+                          abort: () => attempt.abort(),
+                          outer,
+                      }).catch((err: unknown) => {
+                          if (err instanceof TooLargeError || (err as Error | undefined)?.name === "RestError") throw err;
+                          if (outer?.aborted) throw err;
+                          throw new RestError(`the answer broke off: ${err instanceof Error ? err.message : String(err)}`, { code: "ECONNRESET", request });
+                      })
+                    : Buffer.alloc(0);
+                bodies.set(response, body);
+                response.bodyAsText = body.length > 0 ? body.toString("utf8") : undefined;
+                return response;
+            } finally {
+                outer?.removeEventListener("abort", follow);
+                request.abortSignal = outer;
+            }
+        },
+    };
+
+    function timedOut(request: PipelineRequest, cut: CutOff): RestError {
+        const err = new RestError(`no ${cut.limit === "idle" ? "data" : "answer"} within ${formatDuration(cut.ms)}`, { code: "ETIMEDOUT", request });
+        cutOffs.set(err, cut);
+        return err;
+    }
+
+    /** Reads a body under the cap and the time limits; rejects with TooLargeError or a timed-out RestError. */
+    function readBounded(
+        stream: Readable,
+        response: PipelineResponse,
+        cap: BodyLimit,
+        t: { remainingMs: number; idleMs: number; abort: () => void; outer?: AbortSignalLike },
+    ): Promise<Buffer> {
+        const declared = declaredLength(response);
+        return new Promise<Buffer>((resolve, reject) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            let settled = false;
+            let idle: NodeJS.Timeout | undefined;
+            const finish = (err?: unknown) => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(total);
+                clearTimeout(idle);
+                stream.off("data", onData);
+                if (err === undefined) return resolve(Buffer.concat(chunks, size));
+                // Stop reading: abort the request (the client destroys the socket) and drop what arrived.
+                t.abort();
+                stream.destroy();
+                chunks.length = 0;
+                reject(err);
+            };
+            const total = setTimeout(() => finish(timedOut(response.request, { limit: "request", ms: requestTimeoutInMs })), t.remainingMs);
+            const rearm = () => {
+                clearTimeout(idle);
+                idle = setTimeout(() => finish(timedOut(response.request, { limit: "idle", ms: t.idleMs })), t.idleMs);
+            };
+            const onData = (chunk: Buffer | string) => {
+                const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+                size += b.length;
+                if (size > cap.maxBytes) return finish(new TooLargeError(cap, declared));
+                chunks.push(b);
+                rearm();
+            };
+            if (declared !== undefined && declared > cap.maxBytes) return finish(new TooLargeError(cap, declared));
+            stream.on("data", onData);
+            stream.once("end", () => finish());
+            stream.once("error", (err) => finish(err));
+            stream.once("close", () => finish(new Error("the connection closed before the end of the body")));
+            rearm();
+        });
+    }
+}
+
+type AbortSignalLike = NonNullable<PipelineRequest["abortSignal"]>;
+
+function isAbort(err: unknown): boolean {
+    return err instanceof Error && err.name === "AbortError";
+}
+
+/** The body length a response declares, when it is the length of what we read (no content encoding). */
+function declaredLength(response: PipelineResponse): number | undefined {
+    if (response.headers.get("content-encoding")) return undefined;
+    const h = response.headers.get("content-length");
+    if (h === undefined || !/^\d+$/.test(h)) return undefined;
+    return Number(h);
+}
+
+/** Clamps the headers the retry policy waits on to `maxMs`: a server does not decide how long we sleep. */
+function clampRetryAfter(response: PipelineResponse, maxMs: number): void {
+    for (const [name, unitMs] of [["retry-after-ms", 1], ["x-ms-retry-after-ms", 1], ["retry-after", 1000]] as const) {
+        const v = response.headers.get(name);
+        if (v === undefined) continue;
+        const n = Number(v);
+        if (Number.isFinite(n) && n >= 0) {
+            if (n * unitMs > maxMs) response.headers.set(name, String(Math.floor(maxMs / unitMs)));
+        } else {
+            const at = Date.parse(v);
+            if (!Number.isFinite(at) || at - Date.now() > maxMs) response.headers.set(name, String(Math.floor(maxMs / 1000)));
+        }
+    }
+}
+
+function pipelineFor(settings: ClientSettings, endpoint: string | undefined, credential: TokenCredential | undefined, limit: BodyLimit): Pipeline {
     const pipeline = createPipelineFromOptions({
         retryOptions: {
             maxRetries: settings.retry.maxRetries,
@@ -96,6 +289,7 @@ function pipelineFor(settings: ClientSettings, endpoint: string | undefined, cre
             : loopbackBearerPolicy(credential, scope);
         pipeline.addPolicy(policy, { phase: "Sign" });
     }
+    pipeline.addPolicy(boundedResponsePolicy(settings, limit), { afterPhase: "Sign" });
     return pipeline;
 }
 
@@ -131,9 +325,10 @@ export class Transport {
                 ? armCredential
                 : credentialFrom(settings.graphCredential));
         this.http = options.httpClient ?? createDefaultHttpClient();
-        this.arm = pipelineFor(settings, settings.endpoint, armCredential);
-        this.graph = pipelineFor(settings, settings.graphEndpoint, graphCredential);
-        this.anonymous = pipelineFor(settings, undefined, undefined);
+        const json: BodyLimit = { maxBytes: settings.limits.maxResponseBytes, what: "JSON body", setting: "maxResponseSize" };
+        this.arm = pipelineFor(settings, settings.endpoint, armCredential, json);
+        this.graph = pipelineFor(settings, settings.graphEndpoint, graphCredential, json);
+        this.anonymous = pipelineFor(settings, undefined, undefined, { maxBytes: settings.limits.maxDocumentBytes, what: "document", setting: "maxDocumentSize" });
     }
 
     /** Base URL of a service. */
@@ -144,14 +339,18 @@ export class Transport {
     /**
      * Sends one JSON request to ARM or Graph. `url` is absolute and must be on
      * the service's origin (callers check). Retries happen inside the pipeline;
-     * a connection that still fails becomes an {@link AzureApiError} with status 0.
+     * a connection that still fails, or attempts that all timed out, become an
+     * {@link AzureApiError} with status 0 (retryable); a body over the cap one
+     * with code `ResponseTooLarge` (not retryable). When `signal` aborts (a
+     * deadline of the caller), the request stops and its reason is thrown.
      */
-    async send(api: "arm" | "graph", method: string, url: string, body: unknown, operation: string): Promise<RawResponse> {
+    async send(api: "arm" | "graph", method: string, url: string, body: unknown, operation: string, signal?: AbortSignal): Promise<RawResponse> {
         const request = createPipelineRequest({
             url,
             method: method as "GET",
             headers: createHttpHeaders({ Accept: "application/json" }),
             allowInsecureConnection: isLoopbackHttp(url),
+            abortSignal: signal,
         });
         if (body !== undefined) {
             request.headers.set("Content-Type", "application/json");
@@ -161,7 +360,8 @@ export class Transport {
         try {
             response = await (api === "arm" ? this.arm : this.graph).sendRequest(this.http, request);
         } catch (err) {
-            throw connectionError(err, url, operation);
+            if (signal?.aborted && signal.reason instanceof AzureApiError) throw signal.reason;
+            throw this.failure(err, request, operation);
         }
         const headers = lowerHeaders(response.headers);
         const bodyText = response.bodyAsText ?? undefined;
@@ -178,7 +378,9 @@ export class Transport {
 
     /**
      * GETs a document URL without any Authorization header (the URL is
-     * self-signed, like a SAS link). Returns the bytes of a 200.
+     * self-signed, like a SAS link). Returns the bytes of a 200, at most
+     * `maxDocumentBytes` of them (else `DocumentTooLarge`, refused on the
+     * `Content-Length` or cut off at the cap, never buffered further).
      */
     async getDocument(url: string, operation: string): Promise<{ status: number; headers: Record<string, string>; bytes: Buffer }> {
         const request = createPipelineRequest({
@@ -187,15 +389,14 @@ export class Transport {
             headers: createHttpHeaders({ Accept: "application/pdf, */*" }),
             allowInsecureConnection: isLoopbackHttp(url),
         });
-        request.streamResponseStatusCodes = new Set([200]);
         let response;
         try {
             response = await this.anonymous.sendRequest(this.http, request);
         } catch (err) {
-            throw connectionError(err, url, operation);
+            throw this.failure(err, request, operation);
         }
         const headers = lowerHeaders(response.headers);
-        if (response.status !== 200 || !response.readableStreamBody) {
+        if (response.status !== 200) {
             throw new AzureApiError({
                 status: response.status,
                 code: response.status === 403 ? "DocumentLinkRefused" : `Http${response.status}`,
@@ -204,9 +405,43 @@ export class Transport {
                 requestId: requestIdOf(headers),
             });
         }
-        const chunks: Buffer[] = [];
-        for await (const chunk of response.readableStreamBody) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-        return { status: 200, headers, bytes: Buffer.concat(chunks) };
+        return { status: 200, headers, bytes: bodies.get(response) ?? Buffer.alloc(0) };
+    }
+
+    /** The error of the catalogue for what the pipeline threw. */
+    private failure(err: unknown, request: PipelineRequest, operation: string): AzureApiError {
+        const origin = originOf(request.url);
+        if (err instanceof TooLargeError) {
+            const { limit, declared } = err;
+            const code = limit.setting === "maxDocumentSize" ? "DocumentTooLarge" : "ResponseTooLarge";
+            const how = declared !== undefined ? `its Content-Length is ${declared} bytes` : `it passed the limit while being read, without a Content-Length`;
+            return new AzureApiError({
+                status: 200,
+                code,
+                message: `the ${limit.what} from ${origin} is larger than the ${formatByteSize(limit.maxBytes)} limit (${how}); it was refused without reading it whole. If such ${limit.what === "document" ? "documents" : "answers"} are expected, raise ${this.settings.sources.limits[limit.setting]}`,
+                operation,
+            });
+        }
+        const cut = err instanceof Error ? cutOffs.get(err) : undefined;
+        if (cut) {
+            const attempts = attemptsOf.get(request) ?? 1;
+            const what = cut.limit === "idle" ? `sent nothing for ${formatDuration(cut.ms)} in the middle of an answer (the idle limit)` : `did not answer within ${formatDuration(cut.ms)} (the request timeout)`;
+            return new AzureApiError({
+                status: 0,
+                code: "RequestTimeout",
+                message: `${origin} ${what}, ${attempts === 1 ? "in the only attempt" : `in each of ${attempts} attempts`}. Check that the service is reachable; to wait longer, raise ${this.settings.sources.limits.requestTimeout}`,
+                operation,
+            });
+        }
+        return connectionError(err, request.url, operation);
+    }
+}
+
+function originOf(url: string): string {
+    try {
+        return new URL(url).origin;
+    } catch {
+        return url;
     }
 }
 
@@ -228,18 +463,11 @@ function connectionError(err: unknown, url: string, operation: string): AzureApi
     if (err instanceof AzureApiError) return err;
     const code = isRestError(err) ? (err.code ?? "ConnectionFailed") : "ConnectionFailed";
     const detail = err instanceof Error ? err.message : String(err);
-    const origin = (() => {
-        try {
-            return new URL(url).origin;
-        } catch {
-            return url;
-        }
-    })();
     const status = isRestError(err) && err.statusCode ? err.statusCode : 0;
     return new AzureApiError({
         status,
         code,
-        message: `could not reach ${origin}: ${detail}. Check the endpoint setting and that the service (or the emulator) is running`,
+        message: `could not reach ${originOf(url)}: ${detail}. Check the endpoint setting and that the service (or the emulator) is running`,
         operation,
     });
 }

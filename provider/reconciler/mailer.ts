@@ -15,6 +15,7 @@
  * calls with its environment, so nothing below reads `process.env`. The password comes from `SMTP_URL`,
  * `SMTP_PASSWORD` or the file named by `SMTP_PASSWORD_FILE`, never a flag.
  */
+import { Readable } from "node:stream";
 import * as nodemailer from "nodemailer";
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from "nodemailer";
 import { isLoopbackHost } from "../config";
@@ -226,6 +227,28 @@ export interface MessageSender {
     close(): void;
 }
 
+/**
+ * The message with each Buffer attachment handed to nodemailer as a stream
+ * of 64 KB pieces. Given a Buffer, nodemailer base64-encodes it in one piece,
+ * holding several copies of the whole encoded attachment per message in
+ * flight; in pieces it encodes as it writes to the socket.
+ */
+function streamedAttachments(message: SendMailOptions): SendMailOptions {
+    if (!message.attachments?.some((a) => Buffer.isBuffer(a.content))) return message;
+    return {
+        ...message,
+        attachments: message.attachments.map((a) => {
+            if (!Buffer.isBuffer(a.content)) return a;
+            const bytes = a.content;
+            return { ...a, content: Readable.from(piecesOf(bytes), { objectMode: false }) };
+        }),
+    };
+}
+
+function* piecesOf(bytes: Buffer, size = 64 * 1024): Generator<Buffer> {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
 /** The SMTP sender: one pooled nodemailer transport. */
 export class Mailer implements MessageSender {
     private readonly transporter: Transporter;
@@ -242,7 +265,7 @@ export class Mailer implements MessageSender {
         const to = typeof message.to === "string" ? message.to : undefined;
         let info: { response?: string; messageId?: string; rejected?: unknown[]; rejectedErrors?: unknown[] };
         try {
-            info = (await this.transporter.sendMail(message)) as typeof info;
+            info = (await this.transporter.sendMail(streamedAttachments(message))) as typeof info;
         } catch (err) {
             throw classifySmtpError(err, to);
         }

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { resolveSettings, settingsFromEnvironment, settingsFromStackConfig, describeSettings, DEFAULT_ARM_ENDPOINT, DEFAULT_GRAPH_ENDPOINT } from "../../../provider/config";
+import { formatByteSize, formatDuration, parseByteSize, parseDuration } from "../../../provider/units";
 import { ConfigurationError } from "../../../provider/errors";
 
 describe("settings precedence", () => {
@@ -15,7 +16,7 @@ describe("settings precedence", () => {
         expect(s.graphEndpoint).to.equal(DEFAULT_GRAPH_ENDPOINT);
         expect(s.credential).to.deep.equal({ kind: "azure" });
         expect(s.graphCredential).to.deep.equal({ kind: "azure" });
-        expect(s.sources).to.deep.equal({ endpoint: "default", graphEndpoint: "default", credential: "default", graphCredential: "default" });
+        expect(s.sources).to.deep.include({ endpoint: "default", graphEndpoint: "default", credential: "default", graphCredential: "default" });
     });
 
     it("environment < stack config < explicit", () => {
@@ -75,5 +76,71 @@ describe("settings precedence", () => {
         const s = resolveSettings({ env, stack });
         expect(describeSettings(s)).to.not.include("stack-token");
         expect(describeSettings(s)).to.include("credential: static bearer token (stack)");
+    });
+});
+
+describe("client settings: time and size limits", () => {
+    it("default to 60 s per request, 30 s idle, 15 min per operation, 25 MB documents and 32 MB JSON bodies", () => {
+        expect(resolveSettings({}).limits).to.deep.equal({
+            requestTimeoutInMs: 60_000,
+            bodyIdleTimeoutInMs: 30_000,
+            operationTimeoutInMs: 900_000,
+            maxDocumentBytes: 25_000_000,
+            maxResponseBytes: 32_000_000,
+        });
+    });
+
+    it("come from explicit options > stack config > environment, each named as its source spells it", () => {
+        const env = settingsFromEnvironment({
+            AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT: "5s",
+            AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT: "2m",
+            AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "10MB",
+            AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: "8MiB",
+        });
+        const stack = settingsFromStackConfig((k) => ({ "azure-email-invoicing:requestTimeout": "7s", "azure-email-invoicing:maxDocumentSize": "1.5MB" })[k]);
+        const s = resolveSettings({ env, stack, explicit: { operationTimeout: "1h" } });
+        expect(s.limits).to.deep.equal({
+            requestTimeoutInMs: 7000,
+            bodyIdleTimeoutInMs: 7000,
+            operationTimeoutInMs: 3_600_000,
+            maxDocumentBytes: 1_500_000,
+            maxResponseBytes: 8 * 1024 * 1024,
+        });
+        expect(s.sources.limits.requestTimeout).to.equal("azure-email-invoicing:requestTimeout");
+        expect(s.sources.limits.maxResponseSize).to.equal("AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE");
+        expect(describeSettings(s)).to.include("limits: request 7 s, operation 1 h, document 1.5 MB, JSON body 8.4 MB");
+    });
+
+    it("refuse a malformed or out-of-range value, naming the setting and the form to use", () => {
+        const cases: Array<[Record<string, string>, RegExp]> = [
+            [{ AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT: "60" }, /^AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT: '60' is not a duration such as 30s, 5m or 1h$/],
+            [{ AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT: "10ms" }, /AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT: '10ms' is outside 100 ms to 1 h/],
+            [{ AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT: "forever" }, /AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT: 'forever' is not a duration/],
+            [{ AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "25" }, /AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: '25' is not a size such as 25MB or 32MiB \(MB = 10\^6 bytes, MiB = 2\^20\)/],
+            [{ AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "25 MBs" }, /is not a size/],
+            [{ AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: "2GB" }, /AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: '2GB' is outside 1 kB to 1 GB/],
+        ];
+        for (const [vars, message] of cases) {
+            expect(() => resolveSettings({ env: settingsFromEnvironment(vars) }), JSON.stringify(vars)).to.throw(ConfigurationError, message);
+        }
+        expect(() => resolveSettings({ stack: { operationTimeout: "0s" } })).to.throw(ConfigurationError, /^azure-email-invoicing:operationTimeout: '0s' is outside 1 s to 24 h$/);
+    });
+});
+
+describe("units (pure)", () => {
+    it("reads sizes in decimal MB and binary MiB, and durations with a unit", () => {
+        expect(parseByteSize("25MB")).to.equal(25_000_000);
+        expect(parseByteSize("25 mb")).to.equal(25_000_000);
+        expect(parseByteSize("32MiB")).to.equal(33_554_432);
+        expect(parseByteSize("1.5GB")).to.equal(1_500_000_000);
+        expect(parseByteSize("512kB")).to.equal(512_000);
+        expect(parseByteSize("512KiB")).to.equal(524_288);
+        expect(parseByteSize("100B")).to.equal(100);
+        for (const bad of ["25", "MB", "-1MB", "25 M", "1e3MB", "25MBB", ""]) expect(parseByteSize(bad), bad).to.equal(undefined);
+        expect(parseDuration("1.5s")).to.equal(1500);
+        expect(parseDuration("15m")).to.equal(900_000);
+        expect(parseDuration("60")).to.equal(undefined);
+        expect(formatByteSize(25_000_000)).to.equal("25 MB");
+        expect(formatDuration(900_000)).to.equal("15 min");
     });
 });
