@@ -26,7 +26,7 @@ import type { Reply } from "./handlers";
 import { roleScopeId, type RoleScope } from "../provider/billing/paths";
 import { type EmulatorState, SettingsPatch, definitionOf, invoiceView, sameName } from "./model";
 import { FaultRule, type Runtime } from "./runtime";
-import { addExtraProfiles, addProfile, issueInvoiceNow } from "./seed";
+import { addExtraProfiles, addProfile, issueInvoiceNow } from "./builders";
 import type { EmulatorStore } from "./store";
 
 export interface AdminContext {

@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { fail } from "./errors";
-import { isoSeconds } from "./seed";
+import { isoSeconds } from "./builders";
 
 /** How long a document link works after the download operation completes. */
 export const DOCUMENT_LINK_LIFETIME_MS = 60 * 60 * 1000;

@@ -40,7 +40,8 @@ import {
     sameName,
 } from "./model";
 import type { Runtime } from "./runtime";
-import { isoSeconds, PROFILE_ROLE_NAMES } from "./seed";
+import { isoSeconds } from "./builders";
+import { PROFILE_ROLE_NAMES } from "./fixtures";
 import type { EmulatorStore } from "./store";
 
 /** Everything a handler may use. Handlers keep nothing between requests. */

@@ -20,7 +20,8 @@ import { type SeedOptions, createSeedState } from "./seed";
 import { createRequestListener } from "./server";
 import { type EmulatorStore, createMemoryStore, openFileStore } from "./store";
 
-export { SEED, MCA_ACCOUNT, MPA_ACCOUNT, TENANT_ID, ROLE_DEFINITION_IDS, PROFILE_ROLE_NAMES, ACCOUNT_ROLE_NAMES, type SeedOptions } from "./seed";
+export { SEED, MCA_ACCOUNT, MPA_ACCOUNT, TENANT_ID, ROLE_DEFINITION_IDS, PROFILE_ROLE_NAMES, ACCOUNT_ROLE_NAMES, type SeedUserKey } from "./fixtures";
+export type { SeedOptions } from "./seed";
 export { MAX_PDF_PADDING_BYTES, type EmulatorSettings, type EmulatorState, type SettingsPatch } from "./model";
 export type { PrincipalSummary } from "./admin";
 export type { RequestLogEntry, FaultRule } from "./runtime";

@@ -14,7 +14,8 @@ import { startEmulator } from "../../emulator";
 import { ConfigurationError } from "../../provider/errors";
 import { JOURNAL_FILE, LOCK_FILE, STATE_FILE, createMemoryStore, openFileStore, readStateDir, type EmulatorStore } from "../../emulator/store";
 import type { EmulatorState } from "../../emulator/model";
-import { SEED, createSeedState } from "../../emulator/seed";
+import { SEED } from "../../emulator";
+import { createSeedState } from "../../emulator/seed";
 import { BP_PATH, EmulatorHttp, OPS, putBodyFrom, roleDefinitionIdByName } from "./support/emulator-http";
 
 const WIDE = { periodStartDate: "2024-01-01", periodEndDate: "2026-12-31" };

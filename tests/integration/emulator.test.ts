@@ -13,7 +13,7 @@ import { INVOICE_NAME_PATTERN, ROLE_ASSIGNMENT_NAME_PATTERN } from "../../provid
 import * as s from "../../provider/billing/schemas";
 import { startEmulator, type EmulatorHandle } from "../../emulator";
 import { renderInvoicePdf } from "../../emulator/pdf";
-import { ROLE_DEFINITION_IDS, SEED, type SeedUserKey } from "../../emulator/seed";
+import { ROLE_DEFINITION_IDS, SEED, type SeedUserKey } from "../../emulator";
 import {
     BA_PATH,
     BP_PATH,

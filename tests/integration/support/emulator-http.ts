@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { API_VERSION, matchOperation, operations, responseSchema, type OperationId } from "../../../provider/billing/contract";
 import { parseErrorBody } from "../../../provider/billing/schemas";
-import { SEED, type SeedUserKey } from "../../../emulator/seed";
+import { SEED, type SeedUserKey } from "../../../emulator";
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -7,7 +7,8 @@ import { expect } from "chai";
 import { handleAdmin } from "../../../emulator/admin";
 import { errorReply } from "../../../emulator/errors";
 import { createRuntime } from "../../../emulator/runtime";
-import { SEED, createSeedState } from "../../../emulator/seed";
+import { SEED } from "../../../emulator";
+import { createSeedState } from "../../../emulator/seed";
 import { createMemoryStore, type EmulatorStore } from "../../../emulator/store";
 
 const NOW = new Date("2025-03-15T10:00:00Z");
