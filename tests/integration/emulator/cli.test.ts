@@ -8,10 +8,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { SEED } from "../../emulator";
-import { JOURNAL_FILE, LOCK_FILE, STATE_FILE } from "../../emulator/store";
+import { SEED } from "../../../emulator";
+import { JOURNAL_FILE, LOCK_FILE, STATE_FILE } from "../../../emulator/store";
 
-const MAIN = path.resolve(__dirname, "../../cli/main.js");
+const MAIN = path.resolve(__dirname, "../../../cli/main.js");
 
 interface Running {
     child: ChildProcessWithoutNullStreams;

@@ -9,14 +9,13 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as s from "../../provider/billing/schemas";
-import { startEmulator } from "../../emulator";
-import { ConfigurationError } from "../../provider/errors";
-import { JOURNAL_FILE, LOCK_FILE, STATE_FILE, createMemoryStore, openFileStore, readStateDir, type EmulatorStore } from "../../emulator/store";
-import type { EmulatorState } from "../../emulator/model";
-import { SEED } from "../../emulator";
-import { createSeedState } from "../../emulator/seed";
-import { BP_PATH, EmulatorHttp, OPS, putBodyFrom, roleDefinitionIdByName } from "./support/emulator-http";
+import * as s from "../../../provider/billing/schemas";
+import { ConfigurationError } from "../../../provider/errors";
+import { SEED, startEmulator } from "../../../emulator";
+import type { EmulatorState } from "../../../emulator/model";
+import { JOURNAL_FILE, LOCK_FILE, STATE_FILE, createMemoryStore, openFileStore, readStateDir, type EmulatorStore } from "../../../emulator/store";
+import { createSeedState } from "../../../emulator/seed";
+import { BP_PATH, EmulatorHttp, OPS, putBodyFrom, roleDefinitionIdByName } from "../support/emulator-http";
 
 const WIDE = { periodStartDate: "2024-01-01", periodEndDate: "2026-12-31" };
 
