@@ -378,10 +378,12 @@ export class Deliverer {
                 this.stoppedBy ??= describeError(err);
                 await release(describeError(err));
             } else if (isRetryable(err)) {
-                await release(err.message);
+                const released = await release(err.message);
                 if (err.responseCode === undefined && ++this.connectionFailures >= this.options.connectionFailureLimit) {
                     this.stoppedBy ??= `stopped sending after ${this.connectionFailures} connection failures in a row: ${err.message}`;
                 }
+                // Fenced (a newer attempt owns it) or not recorded: it is not this worker's to retry.
+                if (released !== "recorded") return;
                 const tries = (work.tries.get(row.id) ?? 0) + 1;
                 work.tries.set(row.id, tries);
                 report("retry", err.message);

@@ -59,6 +59,9 @@ export interface TestPostgres {
     sql<R = Record<string, unknown>>(database: string, text: string, args?: unknown[]): Promise<R[]>;
     /** `pg_ctl restart` (fast shutdown: connections are dropped), waiting until it accepts connections again. */
     restart(): Promise<void>;
+    /** The two halves of a restart, for a test that waits for something while the server is down. */
+    stop(): Promise<void>;
+    start(): Promise<void>;
     /** Ends every connection to `database` but the caller's (`pg_terminate_backend`); returns how many. */
     terminateConnections(database: string): Promise<number>;
     close(): Promise<void>;
@@ -120,6 +123,12 @@ export async function startPostgres(): Promise<TestPostgres> {
         sql,
         async restart() {
             run("pg_ctl", ["-D", dataDir, "-o", options, "-l", log, "-m", "fast", "-w", "-t", "60", "restart"]);
+        },
+        async stop() {
+            run("pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "-t", "60", "stop"]);
+        },
+        async start() {
+            start();
         },
         async terminateConnections(database) {
             const rows = await sql<{ n: string }>(

@@ -168,7 +168,7 @@ export class PostgresLedger implements Ledger {
         } catch (err) {
             await pool.end().catch(() => undefined);
             if (err instanceof LedgerError) {
-                throw new LedgerError({ ledger: `${where.display} (${where.source.label})`, message: err.message.replace(/^ledger [^:]+: /, ""), retryable: err.retryable, code: err.code });
+                throw new LedgerError({ ledger: `${where.display} (${where.source.label})`, message: err.message.startsWith(`ledger ${where.display}: `) ? err.message.slice(`ledger ${where.display}: `.length) : err.message, retryable: err.retryable, code: err.code });
             }
             throw err;
         }
