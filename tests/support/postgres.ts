@@ -1,5 +1,5 @@
 /**
- * A throwaway PostgreSQL server for the tests: `initdb` and `pg_ctl` on a
+ * A throwaway PostgreSQL server for the tests and benchmarks: `initdb` and `pg_ctl` on a
  * free loopback port in a temporary folder, password authentication over
  * TCP (so credentials are tested for real), stopped and removed by
  * {@link TestPostgres.close}. As root it runs as the `postgres` user (the
@@ -69,7 +69,16 @@ export interface TestPostgres {
 
 let counter = 0;
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresOptions {
+    /**
+     * `fsync` on, as a production server runs (every commit reaches the disk):
+     * for benchmarks. Tests run without it (a throwaway server; killed
+     * processes, restarts and dropped connections are what they exercise).
+     */
+    durable?: boolean;
+}
+
+export async function startPostgres(settings: PostgresOptions = {}): Promise<TestPostgres> {
     const bin = postgresBin();
     const root = process.getuid?.() === 0;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-pg-"));
@@ -93,8 +102,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     run("initdb", ["-D", dataDir, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--no-instructions"]);
     const port = await freePort();
     const host = "127.0.0.1";
-    // fsync off: a throwaway server; killed processes, restarts and dropped connections are what the tests exercise.
-    const options = `-p ${port} -k ${socketDir} -c listen_addresses=${host} -c fsync=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=60`;
+    const durability = settings.durable ? "-c fsync=on -c synchronous_commit=on" : "-c fsync=off -c full_page_writes=off";
+    const options = `-p ${port} -k ${socketDir} -c listen_addresses=${host} ${durability} -c shared_buffers=32MB -c max_connections=60`;
     const log = path.join(dir, "server.log");
     const start = () => run("pg_ctl", ["-D", dataDir, "-o", options, "-l", log, "-w", "-t", "60", "start"]);
     start();
