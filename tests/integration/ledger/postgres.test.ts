@@ -12,7 +12,7 @@ import { ConfigurationError, LedgerError } from "../../../provider/errors";
 import { resolveLedgerLocation, type PostgresLedgerLocation } from "../../../provider/reconciler/ledger/location";
 import { POSTGRES_SCHEMA_VERSION } from "../../../provider/reconciler/ledger/migrations/postgres";
 import { PostgresLedger } from "../../../provider/reconciler/ledger/postgres";
-import { TEST_PG_PASSWORD, startPostgres, type TestPostgres } from "../../support/postgres";
+import { TEST_PG_PASSWORD, startPostgres, type TestPostgres } from "../../../dev/postgres";
 import { REF, ledgerConformance, plan, worker, type Backend } from "./conformance";
 
 let server: TestPostgres;

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startPostgres, type TestPostgres } from "../../support/postgres";
+import { startPostgres, type TestPostgres } from "../../../dev/postgres";
 import { mailOf, runCli, startWorld, type World } from "./world";
 
 const FAST = ["--since", "2000-01-01", "--retry-delay", "10ms"];

@@ -15,7 +15,7 @@ import * as path from "node:path";
 import type { SMTPServerSession } from "smtp-server";
 import type { SinkVerdict } from "../../../cli/smtp-sink";
 import { messageIdFor } from "../../../provider/reconciler/message";
-import { startPostgres, type TestPostgres } from "../../support/postgres";
+import { startPostgres, type TestPostgres } from "../../../dev/postgres";
 import { SEED, countByMessageId, deferred, killSpawned, mailOf, spawnCli, startWorld, until, type CliChild, type World } from "./world";
 
 const OPS = SEED.profiles.operations;
