@@ -19,7 +19,17 @@ export function profileKey(ref: BillingProfileRef): string {
     return profileLabel(ref).toLowerCase();
 }
 
-/** The facts of an invoice a message needs, as stored with its plan (one schema: the ledger parses it back with this). */
+/** An amount of an invoice as Azure gives it. */
+export const InvoiceAmount = z.object({ value: z.number(), currency: z.string().nullable() });
+export type InvoiceAmount = z.infer<typeof InvoiceAmount>;
+
+/**
+ * The facts of an invoice a message needs, as stored with its plan (one
+ * schema: the ledger parses it back with this). Frozen when planned: the
+ * email shows the invoice as it was then. Plans stored before `totalAmount`
+ * and `taxAmount` were kept lack them (undefined), and their emails leave
+ * those rows out; `null` is Azure giving none.
+ */
 export const InvoiceFacts = z.object({
     billingAccountName: z.string(),
     billingProfileName: z.string(),
@@ -31,7 +41,12 @@ export const InvoiceFacts = z.object({
     dueDate: z.string().nullable(),
     periodStartDate: z.string().nullable(),
     periodEndDate: z.string().nullable(),
-    amountDue: z.object({ value: z.number(), currency: z.string().nullable() }).nullable(),
+    amountDue: InvoiceAmount.nullable(),
+    /** The invoice total, tax included (Azure's `totalAmount`). */
+    totalAmount: InvoiceAmount.nullable().optional(),
+    /** Azure's `taxAmount`. */
+    taxAmount: InvoiceAmount.nullable().optional(),
+    /** Azure's status: `Due`, `OverDue`, `Paid`, `Void`, `Locked` or `Other`. */
     status: z.string().nullable(),
 });
 export type InvoiceFacts = z.infer<typeof InvoiceFacts>;

@@ -14,7 +14,7 @@ import { isoDay } from "../billing/dates";
 import { sameId } from "../billing/paths";
 import { invoiceDocumentName } from "../billing/profile";
 import type { BillingProfile, BillingRoleAssignment, BillingRoleDefinition, GraphUser, Invoice } from "../billing/schemas";
-import { profileLabel, type InvoiceFacts, type InvoicePlan, type UnresolvedRecipient } from "./facts";
+import { profileLabel, type InvoiceAmount, type InvoiceFacts, type InvoicePlan, type UnresolvedRecipient } from "./facts";
 import { messageIdFor } from "./message";
 
 /** The four billing-profile roles whose holders receive invoices. */
@@ -167,6 +167,10 @@ export function invoiceWindow(now: Date, since?: string, days = DEFAULT_WINDOW_D
     return { start, end: start > end ? start : end };
 }
 
+function amountOf(a: { value?: number | null; currency?: string | null } | null | undefined): InvoiceAmount | null {
+    return a && typeof a.value === "number" ? { value: a.value, currency: a.currency ?? null } : null;
+}
+
 /** Reads the facts a message needs out of an invoice. */
 export function invoiceFacts(ref: BillingProfileRef, displayName: string | null, invoice: Invoice): InvoiceFacts {
     const p = invoice.properties;
@@ -180,7 +184,9 @@ export function invoiceFacts(ref: BillingProfileRef, displayName: string | null,
         dueDate: p.dueDate ?? null,
         periodStartDate: p.invoicePeriodStartDate ?? null,
         periodEndDate: p.invoicePeriodEndDate ?? null,
-        amountDue: p.amountDue && typeof p.amountDue.value === "number" ? { value: p.amountDue.value, currency: p.amountDue.currency ?? null } : null,
+        amountDue: amountOf(p.amountDue),
+        totalAmount: amountOf(p.totalAmount),
+        taxAmount: amountOf(p.taxAmount),
         status: p.status ?? null,
     };
 }
