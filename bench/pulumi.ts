@@ -1,5 +1,6 @@
 /**
- * Benchmark of the two resources through the real Pulumi engine (issue 4).
+ * Benchmark of the two resources through the real Pulumi engine, against
+ * no-op dynamic resources with the same inputs (the engine's floor).
  * Not a test: it prints tables.
  *
  *     node dist/bench/pulumi.js [--profiles 100] [--repeat 3]

@@ -1,5 +1,6 @@
 /**
- * Benchmark of the invoice reconciler (issue 5). Not a test: it prints a table.
+ * Benchmark of the invoice reconciler against a bare nodemailer pool. Not a
+ * test: it prints a table.
  *
  *     node dist/bench/reconciler.js [--invoices 2000] [--pdf-kb 100] [--concurrency 5] [--pending-polls 0]
  *

@@ -2,8 +2,9 @@
 /**
  * The `azure-email-invoicing` command. Each subcommand lives in
  * `cli/commands/<name>.ts` and exports `run(argv, io)`; this file only
- * dispatches, so configuration enters at the edge (habit 8): each command
- * parses its flags and the environment once and passes typed values down.
+ * dispatches, so configuration enters at the edge: each command parses its
+ * flags and the environment once and passes typed values down, and nothing
+ * below the command reads `process.env`.
  */
 import type { CommandIo } from "./io";
 import { terminalSafe } from "./text";

@@ -1,8 +1,10 @@
 /**
- * Where the client talks to and as whom. Configuration enters at the edges
- * (habit 8): the CLI, the Pulumi provider's `configure()` and tests call
- * {@link resolveSettings} once with what they have, and pass the typed result
- * down. Nothing below this module reads `process.env`.
+ * Where the client talks to and as whom. Configuration enters at the edges,
+ * so that what a run uses is decided once, in one place, and inner modules
+ * can be tested without an environment: the CLI, the Pulumi provider's
+ * `configure()` and tests call {@link resolveSettings} once with what they
+ * have, and pass the typed result down. Nothing below this module reads
+ * `process.env`.
  *
  * Precedence, per setting: explicit options > Pulumi stack config
  * (`azure-email-invoicing:endpoint`, `:graphEndpoint`, `:token`,

@@ -1,7 +1,8 @@
 /**
  * Input schemas for every value that ends up in a URL, a request body or a mail
  * header. They are checked before any request is made, so a malformed value
- * never reaches the network (habit 3: validate at the boundary).
+ * never reaches the network: a typo fails with the property's name before
+ * Azure sees it, and nothing is ever half-applied because of one.
  *
  * The patterns are Microsoft's own, from the Microsoft.Billing 2024-04-01
  * OpenAPI `types.json` and `invoice.json` path parameters.

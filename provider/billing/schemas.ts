@@ -1,7 +1,8 @@
 /**
- * One zod schema per Azure payload shape (habit 1). The client parses every
- * response with these and the emulator answers in them, so both sides agree by
- * construction. Types are inferred, never written twice.
+ * One zod schema per Azure payload shape. The client parses every response
+ * with these and the emulator answers in them, so both sides agree by
+ * construction. Types are inferred, never written twice, so a shape cannot
+ * change in one place and not the other.
  *
  * Response schemas are deliberately tolerant: they name and type the fields we
  * use and keep every other field (`looseObject`), because Azure adds

@@ -1,9 +1,10 @@
 /**
  * The dynamic-provider implementation that the serialized shims load by
  * package name (`require("azure-email-invoicing/dynamic")`) inside Pulumi's
- * dynamic-provider process. This is the configuration edge of that process
- * (habit 8): settings come from `configure()` (stack config) and the process
- * environment, are resolved once, and are passed down as a typed value.
+ * dynamic-provider process. This is the configuration edge of that process:
+ * settings come from `configure()` (stack config) and the process
+ * environment, are resolved once, and are passed down as a typed value, so
+ * the resources never read the environment themselves.
  *
  * Because the stored shim only names this module, whatever version of the
  * package is installed when Pulumi calls read/update/delete is the code that

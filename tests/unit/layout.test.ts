@@ -37,6 +37,21 @@ function sources(): string[] {
     return out.sort();
 }
 
+/** The READMEs and scripts: prose and shell that a reader follows too. */
+function documents(): string[] {
+    const out = fs.readdirSync(REPO_ROOT).filter((f) => f.endsWith(".md"));
+    const walk = (dir: string) => {
+        for (const e of fs.readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true })) {
+            const rel = `${dir}/${e.name}`;
+            if (e.isDirectory()) {
+                if (e.name !== "node_modules" && e.name !== "vectors") walk(rel);
+            } else if (/\.(md|sh|js)$/.test(e.name)) out.push(rel);
+        }
+    };
+    for (const f of [...FOLDERS, "scripts", "examples"]) walk(f);
+    return out.sort();
+}
+
 /** The repository files a source imports (values, types and `require` calls). */
 function importsOf(file: string): string[] {
     const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
@@ -131,6 +146,19 @@ describe("layout", () => {
     it("the CLI and the development tools enter the emulator through emulator/index.ts", () => {
         const outside = (f: string) => f.startsWith("cli/") || f.startsWith("dev/") || f.startsWith("bench/");
         expect(offending(outside, (t) => !t.startsWith("emulator/") || t === "emulator/index.ts")).to.deep.equal([]);
+    });
+
+    it("no comment points at a document this repository does not hold (a habit or issue number, the team's shared folder)", () => {
+        const pointer = /\b(?:habit|issue) #?\d+\b|\bshared\/(?:azure-billing|seed)\b/i;
+        const found: string[] = [];
+        for (const file of [...sources(), ...documents()]) {
+            fs.readFileSync(path.join(REPO_ROOT, file), "utf8")
+                .split("\n")
+                .forEach((line, i) => {
+                    if (pointer.test(line)) found.push(`${file}:${i + 1}: ${line.trim()}`);
+                });
+        }
+        expect(found, "say the reason itself instead").to.deep.equal([]);
     });
 
     it("the serialized shims import nothing of the provider but the shim ABI", () => {
