@@ -48,6 +48,10 @@ export class AzureApiError extends Error {
     readonly requestId?: string;
     /** The contract operation that failed, e.g. `putBillingProfile`. */
     readonly operation: string;
+    /** What the caller was doing when it failed, on what (e.g. `creating EmailInvoiceSetting on billing profile …`). */
+    readonly context?: string;
+    /** What to do about it (the role to ask for, the inputs to check), when the caller knows. */
+    readonly hint?: string;
 
     constructor(init: {
         status: number;
@@ -56,16 +60,32 @@ export class AzureApiError extends Error {
         operation: string;
         target?: string;
         requestId?: string;
+        context?: string;
+        hint?: string;
+        cause?: unknown;
     }) {
         const where = init.requestId ? ` (request id ${init.requestId})` : "";
         const status = init.status ? `HTTP ${init.status} ` : "";
-        super(`${init.operation} failed: ${status}${init.code}: ${init.message}${where}`);
+        const failure = `${init.operation} failed: ${status}${init.code}: ${init.message}${where}`;
+        super(init.context ? `${init.context}: Azure ${failure}.${init.hint ? ` ${init.hint}` : ""}` : failure, init.cause === undefined ? undefined : { cause: init.cause });
         this.status = init.status;
         this.code = init.code;
         this.azureMessage = init.message;
         this.operation = init.operation;
         this.target = init.target;
         this.requestId = init.requestId;
+        this.context = init.context;
+        this.hint = init.hint;
+    }
+
+    /**
+     * The same failure, said with what the caller was doing (and what to do
+     * about it): same status, code, request id and retry verdict; this error
+     * is its `cause`.
+     */
+    withContext(context: string, hint?: string): AzureApiError {
+        const { status, code, azureMessage: message, operation, target, requestId } = this;
+        return new AzureApiError({ status, code, message, operation, target, requestId, context, hint, cause: this });
     }
 
     /** True for throttling, server-side and connection failures, which a later attempt may clear. */
@@ -88,11 +108,19 @@ export class ValidationError extends Error {
     override readonly name = "ValidationError";
     readonly issues: InputIssue[];
     readonly retryable = false;
+    /** What was being validated, or done (e.g. `invoice email settings: invalid input`). */
+    readonly context?: string;
 
-    constructor(issues: InputIssue[], context?: string) {
+    constructor(issues: InputIssue[], context?: string, options?: { cause?: unknown }) {
         const list = issues.map((i) => `${i.property}: ${i.reason}`).join("; ");
-        super(context ? `${context}: ${list}` : list);
+        super(context ? `${context}: ${list}` : list, options);
         this.issues = issues;
+        this.context = context;
+    }
+
+    /** The same issues, said with what the caller was doing; this error is its `cause`. */
+    withContext(context: string): ValidationError {
+        return new ValidationError(this.issues, this.context ? `${context}: ${this.context}` : context, { cause: this });
     }
 }
 

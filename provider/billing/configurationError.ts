@@ -11,9 +11,21 @@ export class ConfigurationError extends Error {
     readonly retryable = false;
     /** The setting at fault, e.g. `azure-email-invoicing:endpoint` or `SMTP_URL`. */
     readonly setting: string;
+    /** What is wrong with the setting and how to fix it. */
+    readonly detail: string;
+    /** What the caller was doing when it met the setting, when it said so. */
+    readonly context?: string;
 
-    constructor(setting: string, message: string) {
-        super(`${setting}: ${message}`);
+    constructor(setting: string, message: string, options?: { context?: string; cause?: unknown }) {
+        const text = `${setting}: ${message}`;
+        super(options?.context ? `${options.context}: ${text}` : text, options?.cause === undefined ? undefined : { cause: options.cause });
         this.setting = setting;
+        this.detail = message;
+        this.context = options?.context;
+    }
+
+    /** The same error, said with what the caller was doing; this error is its `cause`. */
+    withContext(context: string): ConfigurationError {
+        return new ConfigurationError(this.setting, this.detail, { context: this.context ? `${context}: ${this.context}` : context, cause: this });
     }
 }

@@ -6,7 +6,7 @@
  */
 import type { dynamic } from "@pulumi/pulumi";
 import { z } from "zod";
-import { AzureApiError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
+import { AzureApiError, ConfigurationError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
 import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
 import type { BillingProfileRef } from "../billing/names";
 
@@ -101,23 +101,26 @@ export function sameName(a: unknown, b: unknown): boolean {
 }
 
 /**
- * The error a resource operation raises: what we were doing, on what, Azure's
- * code and message, and for 401/403 the role the caller needs — the role the
+ * The error a resource operation raises: the failure, said with what we were
+ * doing on what, and for a 401/403 the role the caller needs — the role the
  * failed operation needs, as the contract records it. `notFound` is added to
- * the message of a 404 (e.g. which inputs to check). The
- * {@link AzureApiError} stays reachable as `cause`.
+ * the message of a 404 (e.g. which inputs to check). Errors of the catalogue
+ * stay of their class (an {@link AzureApiError} keeps its status, code,
+ * request id and retry verdict), with the original as `cause`. An error
+ * from outside the catalogue (a credential library's, a bug) is not ours to
+ * classify: it is wrapped in a plain Error with the context, and kept as
+ * `cause`.
  */
 export function operationError(what: string, err: unknown, notFound?: string): Error {
     if (err instanceof AzureApiError) {
-        let hint = "";
+        let hint: string | undefined;
         const access: Access | undefined = (operations as Record<string, { access: Access } | undefined>)[err.operation]?.access;
-        if (err.status === 403 && access) hint = ` The caller needs ${REQUIRED_ROLE[access]}.`;
-        if (err.status === 401) hint = " The credential was not accepted: check azure-email-invoicing:token / AZURE_EMAIL_INVOICING_TOKEN or your Azure login.";
-        if (err.status === 404 && notFound) hint = ` ${notFound}`;
-        const rid = err.requestId ? ` (request id ${err.requestId})` : "";
-        const status = err.status ? ` HTTP ${err.status}` : "";
-        return new Error(`${what}: Azure ${err.operation} failed:${status} ${err.code}: ${err.azureMessage}${rid}.${hint}`, { cause: err });
+        if (err.status === 403 && access) hint = `The caller needs ${REQUIRED_ROLE[access]}.`;
+        if (err.status === 401) hint = "The credential was not accepted: check azure-email-invoicing:token / AZURE_EMAIL_INVOICING_TOKEN or your Azure login.";
+        if (err.status === 404 && notFound) hint = notFound;
+        return err.withContext(what, hint);
     }
+    if (err instanceof ValidationError || err instanceof ConfigurationError) return err.withContext(what);
     return err instanceof Error ? new Error(`${what}: ${err.message}`, { cause: err }) : new Error(`${what}: ${String(err)}`);
 }
 

@@ -24,7 +24,7 @@ import { sameId } from "../billing/paths";
 import * as names from "../billing/names";
 import type { BillingProfileRef } from "../billing/names";
 import type { BillingRoleAssignment, CreateBillingRoleAssignmentBody } from "../billing/schemas";
-import { AzureApiError } from "../errors";
+import type { AzureApiError } from "../errors";
 import {
     changedProfileKeys,
     checkNames,
@@ -201,7 +201,11 @@ function describe(ref: BillingProfileRef, who?: string): string {
 // ---------------------------------------------------------------------------
 // Handlers (I/O)
 
-/** The principal the inputs name, resolved through Graph when given by email. */
+/**
+ * The principal the inputs name, resolved through Graph when given by email.
+ * A user Graph does not know fails with Graph's own 404 ({@link AzureApiError},
+ * `notFound`), which `create` says with the address to check.
+ */
 async function resolvePrincipal(
     client: BillingClient,
     inputs: Inputs,
@@ -217,15 +221,7 @@ async function resolvePrincipal(
         };
     }
     const email = inputs.userEmailAddress!;
-    const user = await client.tryGetGraphUser(email);
-    if (!user) {
-        throw new AzureApiError({
-            status: 404,
-            code: "UserNotFound",
-            message: `no user with email (user principal name) ${email} in the directory; check the address, or give principalId`,
-            operation: "getGraphUser",
-        });
-    }
+    const user = await client.getGraphUser(email);
     return { principalId: user.id.toLowerCase(), userEmailAddress: email, source: "userEmailAddress" };
 }
 
@@ -243,6 +239,10 @@ export async function create(client: BillingClient, news: Record<string, unknown
     let principal, role, existing;
     try {
         principal = await resolvePrincipal(client, inputs);
+    } catch (err) {
+        throw operationError(what, err, `There is no user with email (user principal name) ${inputs.userEmailAddress} in the directory: check the address, or give principalId.`);
+    }
+    try {
         role = await client.resolveRoleDefinition(inputs, INVOICE_MANAGER_ROLE_NAME);
         existing = findAssignment(await client.listRoleAssignments(inputs), principal.principalId, role.id);
     } catch (err) {
@@ -310,17 +310,9 @@ export async function update(client: BillingClient, olds: Record<string, unknown
     const what = `updating ${describe(inputs, inputs.userEmailAddress ?? inputs.principalId)}`;
     let live;
     try {
-        live = await client.tryGetRoleAssignment(old, old.billingRoleAssignmentName);
+        live = await client.getRoleAssignment(old, old.billingRoleAssignmentName);
     } catch (err) {
-        throw operationError(what, err);
-    }
-    if (!live) {
-        throw operationError(what, new AzureApiError({
-            status: 404,
-            code: "NotFound",
-            message: `the assignment ${old.billingRoleAssignmentName} no longer exists; run \`pulumi refresh\` and then \`pulumi up\` to create it again`,
-            operation: "getBillingRoleAssignment",
-        }));
+        throw operationError(what, err, `The assignment ${old.billingRoleAssignmentName} no longer exists: run \`pulumi refresh\` and then \`pulumi up\` to create it again.`);
     }
     return outputsFor(live, {
         billingAccountName: inputs.billingAccountName,
