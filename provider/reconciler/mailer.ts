@@ -18,6 +18,7 @@
 import { Readable } from "node:stream";
 import * as nodemailer from "nodemailer";
 import type { SendMailOptions, SMTPPoolOptions, Transporter } from "nodemailer";
+import { ERR_ACCESS_DENIED, isPermanentResponseCode, type ErrorCode } from "nodemailer/lib/errors";
 import { isLoopbackHost } from "../config";
 import { ConfigurationError, MailDeliveryError } from "../errors";
 import { emailAddress } from "../billing/names";
@@ -175,8 +176,60 @@ interface SmtpFailure {
     message?: string;
 }
 
-const CONNECTION_CODES = new Set(["ECONNECTION", "ESOCKET", "ETIMEDOUT", "EDNS", "EPROXY", "ECONNRESET", "ECONNREFUSED", "EPIPE"]);
-const CONFIGURATION_CODES = new Set(["EAUTH", "ENOAUTH", "EOAUTH2", "ETLS", "EREQUIRETLS", "ECONFIG"]);
+/**
+ * What a failure with each of nodemailer's own error codes (its closed
+ * catalogue, `nodemailer/lib/errors`) means for a delivery; typed by that
+ * catalogue, so a code nodemailer adds fails the build, and a unit test
+ * holds the table to the installed version's codes:
+ * - `connection`: the connection failed or timed out; retried, and counted
+ *   toward the run's limit of connection failures in a row;
+ * - `transient`: something a later attempt may not meet again; retried;
+ * - `permanent`: the message itself is refused before the server sees it
+ *   (malformed address or message, a file or URL it asks for: file and URL
+ *   access are disabled here); sending it again changes nothing;
+ * - `configuration`: every message would fail alike (credentials, TLS, the
+ *   transport's options); the run stops sending and leaves them planned.
+ */
+export const SMTP_ERROR_CLASSES: Record<ErrorCode, "connection" | "transient" | "permanent" | "configuration"> = {
+    ECONNECTION: "connection",
+    ETIMEDOUT: "connection",
+    ESOCKET: "connection",
+    EDNS: "connection",
+    EPROXY: "connection",
+    ETLS: "configuration",
+    EREQUIRETLS: "configuration",
+    EAUTH: "configuration",
+    ENOAUTH: "configuration",
+    EOAUTH2: "configuration",
+    EOTP: "configuration",
+    ECONFIG: "configuration",
+    // Other transports than SMTP: reachable only through a transport misconfigured.
+    ESENDMAIL: "configuration",
+    ESES: "configuration",
+    EPROTOCOL: "transient",
+    EABORT: "transient",
+    EMAXLIMIT: "transient",
+    EFETCH: "transient",
+    EENVELOPE: "permanent",
+    EMESSAGE: "permanent",
+    ESTREAM: "permanent",
+    EMAXRECIPIENTS: "permanent",
+    EFILEACCESS: "permanent",
+    EURLACCESS: "permanent",
+};
+
+/** Node's own socket codes, which nodemailer passes on as they are: the connection failed. */
+const SOCKET_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE"]);
+
+/** The class of a failure's code: nodemailer's catalogue, Node's socket codes, Node's permission model; undefined for any other. */
+function classOf(code: string | undefined): (typeof SMTP_ERROR_CLASSES)[ErrorCode] | undefined {
+    if (code === undefined) return undefined;
+    if (Object.prototype.hasOwnProperty.call(SMTP_ERROR_CLASSES, code)) return SMTP_ERROR_CLASSES[code as ErrorCode];
+    if (SOCKET_CODES.has(code)) return "connection";
+    // Node's permission model (--permission) refused the network: no message can go out until it is granted.
+    if (code === ERR_ACCESS_DENIED) return "configuration";
+    return undefined;
+}
 
 /**
  * Classifies a failure of `sendMail` for one recipient (see the module
@@ -186,12 +239,13 @@ export function classifySmtpError(err: unknown, recipient?: string): MailDeliver
     const e = (err ?? {}) as SmtpFailure;
     const response = (e.response ?? e.message ?? String(err)).replace(/\s+/g, " ").trim();
     const command = e.command;
-    if (e.code && CONFIGURATION_CODES.has(e.code)) {
-        const what = e.code.startsWith("E") && e.code.includes("AUTH") ? "refused the credentials" : "could not set up the connection as configured";
+    const kind = classOf(e.code);
+    if (kind === "configuration") {
+        const what = e.code?.includes("AUTH") ? "refused the credentials" : "could not set up the connection as configured";
         return new ConfigurationError(SMTP_ENV.url, `the SMTP server ${what}: ${response}`);
     }
     const code = e.responseCode;
-    if (typeof code === "number" && code >= 500 && code < 600 && code !== 503) {
+    if (typeof code === "number" && isPermanentResponseCode(code)) {
         if (command && /^MAIL/i.test(command)) {
             return new ConfigurationError(SMTP_ENV.from, `the SMTP server refuses the sender: ${response}; use a sender address the server accepts (--from)`);
         }
@@ -203,15 +257,9 @@ export function classifySmtpError(err: unknown, recipient?: string): MailDeliver
     if (typeof code === "number" && code >= 400) {
         return new MailDeliveryError({ retryable: true, response, responseCode: code, command, code: e.code, recipient });
     }
-    if (e.code && CONNECTION_CODES.has(e.code)) {
-        return new MailDeliveryError({ retryable: true, response, command, code: e.code, recipient });
-    }
-    if (e.code === "EENVELOPE" || e.code === "EMESSAGE" || e.code === "ESTREAM" || e.code === "EMAXRECIPIENTS") {
-        // Refused before the server saw it (a malformed address or message): sending it again changes nothing.
-        return new MailDeliveryError({ retryable: false, response, command, code: e.code, recipient });
-    }
-    // Unknown: keep the delivery (retryable), so nothing is lost; the attempts count shows it.
-    return new MailDeliveryError({ retryable: true, response, command, code: e.code, recipient });
+    // Permanent: refused before the server saw it; sending it again changes nothing. Anything else
+    // (connection, transient, a code of no catalogue) keeps the delivery, so nothing is lost.
+    return new MailDeliveryError({ retryable: kind !== "permanent", response, command, code: e.code, recipient });
 }
 
 /** What the server said when it accepted a message. */

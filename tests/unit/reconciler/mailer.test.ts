@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ConfigurationError, MailDeliveryError, isRetryable } from "../../../provider/errors";
-import { classifySmtpError, parseFrom, resolveSmtpSettings, type SmtpSettingsInput } from "../../../provider/reconciler/mailer";
+import { ERROR_CODES } from "nodemailer/lib/errors";
+import { SMTP_ERROR_CLASSES, classifySmtpError, parseFrom, resolveSmtpSettings, type SmtpSettingsInput } from "../../../provider/reconciler/mailer";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
 
@@ -115,6 +116,26 @@ describe("reconciler mailer settings and SMTP error classes", () => {
             const sender = classifySmtpError({ code: "EENVELOPE", responseCode: 550, command: "MAIL FROM", response: "550 sender refused" });
             expect(sender).to.be.instanceOf(ConfigurationError);
             expect((sender as ConfigurationError).setting).to.equal("INVOICE_MAIL_FROM");
+        });
+
+        it("classifies every code of nodemailer's own catalogue, and no code it does not have", () => {
+            const catalogue = Object.keys(ERROR_CODES).sort();
+            expect(catalogue.length, "nodemailer/lib/errors exports its codes").to.be.greaterThan(20);
+            expect(Object.keys(SMTP_ERROR_CLASSES).sort(), "SMTP_ERROR_CLASSES against the installed nodemailer's ERROR_CODES").to.deep.equal(catalogue);
+            for (const code of catalogue) {
+                const c = classifySmtpError({ code, message: ERROR_CODES[code as keyof typeof ERROR_CODES] });
+                const kind = SMTP_ERROR_CLASSES[code as keyof typeof SMTP_ERROR_CLASSES];
+                expect(c, code).to.be.instanceOf(kind === "configuration" ? ConfigurationError : MailDeliveryError);
+                expect(isRetryable(c), code).to.equal(kind === "connection" || kind === "transient");
+            }
+        });
+
+        it("makes a message that asks for a file or a URL permanently refused: file and URL access are disabled", () => {
+            for (const code of ["EFILEACCESS", "EURLACCESS"]) {
+                const c = classifySmtpError({ code, message: "access rejected" }, "ap@contoso.com");
+                expect(c, code).to.be.instanceOf(MailDeliveryError);
+                expect((c as MailDeliveryError).retryable, code).to.equal(false);
+            }
         });
     });
 });
