@@ -9,5 +9,5 @@ export * as names from "./billing/names";
 export * as schemas from "./billing/schemas";
 export { operations, API_VERSION, REQUIRED_ROLE, type Access } from "./billing/contract";
 export { BillingClient, createBillingClient, type InvoiceEmailUpdate } from "./billing/client";
-export { invoiceEmailSettingsOf, mergeInvoiceEmailSettings, sameRecipients, type InvoiceEmailSettings } from "./billing/profile";
+export { invoiceDocumentName, invoiceEmailSettingsOf, mergeInvoiceEmailSettings, sameRecipients, type InvoiceEmailSettings } from "./billing/profile";
 export { staticTokenCredential } from "./billing/transport";
