@@ -252,6 +252,43 @@ function profileScope(ctx: HandlerContext): Extract<Scope, { kind: "profile" }> 
     return ctx.scope;
 }
 
+/** The records of one kind at a profile (role definitions, role assignments), as the finders of model.ts give them. */
+type AtProfile<R> = (state: Readonly<EmulatorState>, billingAccountName: string, billingProfileName: string) => R[];
+
+/** The profile's records of one kind, in their response shape, one page. */
+function listAtProfile<R>(ctx: HandlerContext, of: AtProfile<R>, view: (record: R) => unknown): Reply {
+    const scope = profileScope(ctx);
+    return page(ctx, ctx.store.read((s) => of(s, scope.account.name, scope.profile.name).map(view)));
+}
+
+/** The profile's record of one kind with this name (case-insensitive), in its response shape; 404 naming it when there is none. */
+function getAtProfile<R extends { name: string }>(ctx: HandlerContext, of: AtProfile<R>, view: (record: R) => unknown, name: string, what: string): Reply {
+    const scope = profileScope(ctx);
+    const body = ctx.store.read((s) => {
+        const found = of(s, scope.account.name, scope.profile.name).find((r) => sameName(r.name, name));
+        return found && view(found);
+    });
+    if (!body) throw fail.notFound("ResourceNotFound", `${what} '${name}' was not found on billing profile '${scope.profile.name}'.`);
+    return { status: 200, body };
+}
+
+/**
+ * Accepts a long-running operation on the request's billing profile:
+ * 202 + Location. The change it stands for is made when a poll completes it.
+ */
+function acceptedAtProfile(ctx: HandlerContext, settings: EmulatorSettings, kind: "putBillingProfile" | "createBillingRoleAssignment", input: unknown): Reply {
+    const scope = profileScope(ctx);
+    const record = acceptOperation(ctx.runtime.operations, settings, {
+        kind,
+        billingAccountName: scope.account.name,
+        billingProfileName: scope.profile.name,
+        input,
+        principalId: ctx.principal.id,
+        now: ctx.now(),
+    });
+    return { status: 202, headers: acceptedHeaders(ctx.origin, record, settings) };
+}
+
 function settingsOf(ctx: HandlerContext): EmulatorSettings {
     return ctx.store.read((s) => s.settings);
 }
@@ -288,51 +325,26 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         validateProfileBody(body);
         const settings = settingsOf(ctx);
         if (settings.lro === "always") {
-            const record = acceptOperation(ctx.runtime.operations, settings, {
-                kind: "putBillingProfile",
-                billingAccountName: scope.account.name,
-                billingProfileName: scope.profile.name,
-                input: body,
-                principalId: ctx.principal.id,
-                now: ctx.now(),
-            });
-            return { status: 202, headers: acceptedHeaders(ctx.origin, record, settings) };
+            return acceptedAtProfile(ctx, settings, "putBillingProfile", body);
         }
         const profile = ctx.store.update((draft) => applyProfilePut(draft, scope.account.name, scope.profile.name, body));
         return { status: 200, body: billingProfileView(profile) };
     },
 
     listBillingRoleDefinitions(ctx) {
-        const scope = profileScope(ctx);
-        const items = ctx.store.read((s) => roleDefinitionsAt(s, scope.account.name, scope.profile.name).map(roleDefinitionView));
-        return page(ctx, items);
+        return listAtProfile(ctx, roleDefinitionsAt, roleDefinitionView);
     },
 
     getBillingRoleDefinition(ctx, { params }) {
-        const scope = profileScope(ctx);
-        const def = ctx.store.read((s) => roleDefinitionsAt(s, scope.account.name, scope.profile.name).find((d) => sameName(d.name, params.roleDefinitionName)));
-        if (!def) throw fail.notFound("ResourceNotFound", `Role definition '${params.roleDefinitionName}' was not found on billing profile '${scope.profile.name}'.`);
-        return { status: 200, body: roleDefinitionView(def) };
+        return getAtProfile(ctx, roleDefinitionsAt, roleDefinitionView, params.roleDefinitionName, "Role definition");
     },
 
     listBillingRoleAssignments(ctx) {
-        const scope = profileScope(ctx);
-        const items = ctx.store.read((s) => assignmentsAt(s, scope.account.name, scope.profile.name).map(roleAssignmentView));
-        return page(ctx, items);
+        return listAtProfile(ctx, assignmentsAt, roleAssignmentView);
     },
 
     getBillingRoleAssignment(ctx, { params }) {
-        const scope = profileScope(ctx);
-        const a = ctx.store.read((s) =>
-            assignmentsAt(s, scope.account.name, scope.profile.name).find((x) => sameName(x.name, params.billingRoleAssignmentName)),
-        );
-        if (!a) {
-            throw fail.notFound(
-                "ResourceNotFound",
-                `Role assignment '${params.billingRoleAssignmentName}' was not found on billing profile '${scope.profile.name}'.`,
-            );
-        }
-        return { status: 200, body: roleAssignmentView(a) };
+        return getAtProfile(ctx, assignmentsAt, roleAssignmentView, params.billingRoleAssignmentName, "Role assignment");
     },
 
     createBillingRoleAssignment(ctx, { body }) {
@@ -341,15 +353,7 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         const request: AssignmentRequest = { principalId: principal.id, roleDefinitionName: definition.name, createdByPrincipalId: ctx.principal.id };
         const settings = settingsOf(ctx);
         if (settings.lro === "always") {
-            const record = acceptOperation(ctx.runtime.operations, settings, {
-                kind: "createBillingRoleAssignment",
-                billingAccountName: scope.account.name,
-                billingProfileName: scope.profile.name,
-                input: request,
-                principalId: ctx.principal.id,
-                now: ctx.now(),
-            });
-            return { status: 202, headers: acceptedHeaders(ctx.origin, record, settings) };
+            return acceptedAtProfile(ctx, settings, "createBillingRoleAssignment", request);
         }
         const a = ctx.store.update((draft) => applyAssignment(draft, scope.account.name, scope.profile.name, request, ctx.now()));
         return { status: 200, body: roleAssignmentView(a) };
