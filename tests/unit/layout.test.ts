@@ -161,6 +161,12 @@ describe("layout", () => {
         expect(found, "say the reason itself instead").to.deep.equal([]);
     });
 
+    it("ARM paths are built and read in provider/billing/paths.ts only", () => {
+        const published = sources().filter((f) => ["provider/", "sdk/", "emulator/", "cli/"].some((p) => f.startsWith(p)));
+        const handBuilt = published.filter((f) => f !== "provider/billing/paths.ts" && fs.readFileSync(path.join(REPO_ROOT, f), "utf8").includes("/providers/Microsoft."));
+        expect(handBuilt, "use billingAccountId, billingProfileId, invoiceId, PATHS and matchPath").to.deep.equal([]);
+    });
+
     it("the serialized shims import nothing of the provider but the shim ABI", () => {
         expect(offending((f) => f === "sdk/shims.ts", (t) => t === "provider/resources/abi.ts")).to.deep.equal([]);
         expect(graph().get("provider/resources/abi.ts")).to.deep.equal([]);

@@ -17,6 +17,7 @@
  * period it cannot be addressed, and the link is to the portal's invoice list
  * (`#view/Microsoft_Azure_GTM/ModernBillingMenuBlade/~/Invoices`) instead.
  */
+import { invoiceId } from "../../billing/paths";
 import type { InvoiceFacts } from "../facts";
 
 /** A cloud whose portal we can link to. */
@@ -49,7 +50,7 @@ export function invoicePortalUrl(cloud: AzureCloud, facts: Pick<InvoiceFacts, "b
     const start = facts.periodStartDate?.trim();
     const end = facts.periodEndDate?.trim();
     if (!start || !end) return `${cloud.portal}/#view/Microsoft_Azure_GTM/ModernBillingMenuBlade/~/Invoices`;
-    const scopeId = `/providers/Microsoft.Billing/billingAccounts/${facts.billingAccountName}/invoices/${facts.invoiceName}`;
+    const scopeId = invoiceId(facts.billingAccountName, facts.invoiceName);
     const parts = ["invoiceId", facts.invoiceName, "scopeId", scopeId, "invoicePeriodStartDate", start, "invoicePeriodEndDate", end];
     return `${cloud.portal}/#view/Microsoft_Azure_GTM/InvoiceDetailsBlade/${parts.map(encodeURIComponent).join("/")}`;
 }
