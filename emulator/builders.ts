@@ -6,7 +6,7 @@
  * `store.update`) and changes it in place.
  */
 import { createHash } from "node:crypto";
-import { billingProfileId } from "../provider/billing/paths";
+import { billingProfileId, type RoleScope } from "../provider/billing/paths";
 import { fail } from "./errors";
 import {
     ACCOUNT_ACTION_SUFFIXES,
@@ -86,7 +86,7 @@ export function addRoleDefinitions(state: EmulatorState, billingAccountName: str
  */
 export function grantRole(
     state: EmulatorState,
-    grant: { billingAccountName: string; billingProfileName: string | null; principal: PrincipalRecord; kind: RoleKind; createdBy: PrincipalRecord; createdOn: string },
+    grant: RoleScope & { principal: PrincipalRecord; kind: RoleKind; createdBy: PrincipalRecord; createdOn: string },
 ): RoleAssignmentRecord {
     const def = roleDefinitionsAt(state, grant.billingAccountName, grant.billingProfileName).find((d) => d.kind === grant.kind);
     if (!def) throw new Error(`no ${grant.kind} role definition at ${grant.billingAccountName}/${grant.billingProfileName ?? ""}`);

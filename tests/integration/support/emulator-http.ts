@@ -8,6 +8,7 @@
  */
 import { expect } from "chai";
 import { API_VERSION, matchOperation, operations, responseSchema, type OperationId } from "../../../provider/billing/contract";
+import type { BillingProfileRef } from "../../../provider/billing/names";
 import { parseErrorBody } from "../../../provider/billing/schemas";
 import { SEED, type SeedUserKey } from "../../../emulator";
 
@@ -143,10 +144,11 @@ export class EmulatorHttp {
 }
 
 // ---------------------------------------------------------------------------
-// Paths
+// Paths, written out rather than taken from provider/billing/paths.ts: the
+// tests hold the emulator to Azure's literal paths, not to our own builder.
 
 export const BA_PATH = (billingAccountName: string) => `/providers/Microsoft.Billing/billingAccounts/${billingAccountName}`;
-export const BP_PATH = (ref: { billingAccountName: string; billingProfileName: string }) =>
+export const BP_PATH = (ref: BillingProfileRef) =>
     `${BA_PATH(ref.billingAccountName)}/billingProfiles/${ref.billingProfileName}`;
 
 export const OPS = SEED.profiles.operations;
