@@ -6,7 +6,7 @@
 import type { DeliveryRef } from "../provider/reconciler/deliver";
 import { profileLabel, type UnresolvedRecipient } from "../provider/reconciler/facts";
 import type { RunSummary } from "../provider/reconciler/run";
-import type { SkippedInvoice } from "../provider/reconciler/plan";
+import { ADDITIONAL_RECIPIENT_REASON, EXTRA_RECIPIENT_REASON, type SkippedInvoice } from "../provider/reconciler/plan";
 import { renderTable, terminalSafe } from "./text";
 
 /**
@@ -23,14 +23,28 @@ export function describeSkipped(s: SkippedInvoice, profile: string): string {
     return terminalSafe(`skipped invoice ${s.invoiceName} on ${profile}: ${s.reason}`);
 }
 
-/** The lines under a summary or dry-run listing: who is not mailed, skipped invoices, errors. Terminal-safe. */
+/**
+ * Why a recipient gets an invoice, in words: `role Billing profile owner`,
+ * `additional recipient` (the profile's `invoiceRecipients`), `extra recipient
+ * from the config` (the routing's `extraRecipients`), joined by `; `.
+ */
+export function describeReasons(reasons: readonly string[]): string {
+    return reasons
+        .map((r) => (r === ADDITIONAL_RECIPIENT_REASON ? "additional recipient" : r === EXTRA_RECIPIENT_REASON ? "extra recipient from the config" : `role ${r}`))
+        .join("; ");
+}
+
+/** The lines under a summary or dry-run listing: who is not mailed or excluded, skipped invoices, warnings, errors. Terminal-safe. */
 function notes(s: RunSummary): string[] {
     const out: string[] = [];
     for (const p of s.profiles) {
         for (const u of p.unresolved) out.push(describeUnresolved(u, profileLabel(p)));
+        for (const x of p.excluded ?? []) out.push(terminalSafe(`excluded by the routing: ${x.address} (${describeReasons(x.reasons)}) on ${profileLabel(p)}: matches exclude '${x.pattern}'`));
         for (const k of p.skippedInvoices ?? []) out.push(describeSkipped(k, profileLabel(p)));
+        for (const w of p.warnings ?? []) out.push(terminalSafe(`warning: ${profileLabel(p)}: ${w}`));
         for (const e of p.errors) out.push(terminalSafe(`error: ${profileLabel(p)}: ${e}`));
     }
+    for (const w of s.warnings ?? []) out.push(terminalSafe(`warning: ${w}`));
     for (const e of s.errors) out.push(terminalSafe(`error: ${e}`));
     return out;
 }
@@ -70,7 +84,7 @@ export function renderDryRun(s: RunSummary): string {
     const lines = [`dry run: ${items.length} deliveries would be sent (invoices dated ${s.window.start} to ${s.window.end}); nothing was sent or written`];
     if (items.length > 0) {
         lines.push("");
-        lines.push(renderTable(["PROFILE", "INVOICE", "RECIPIENT"], items.map((d) => [profileLabel(d), d.invoiceName, d.recipient])));
+        lines.push(renderTable(["PROFILE", "INVOICE", "RECIPIENT", "WHY"], items.map((d) => [profileLabel(d), d.invoiceName, d.recipient, describeReasons(d.reasons)])));
     }
     for (const n of notes(s)) lines.push(n);
     return lines.join("\n") + "\n";

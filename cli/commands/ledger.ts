@@ -26,6 +26,7 @@ import * as path from "node:path";
 import { parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
 import { ALLOW_INSECURE_LEDGER, describeLedger, ledgerLocation } from "../ledger-setting";
+import { describeReasons } from "../render";
 import { renderTable, terminalSafe } from "../text";
 import { readConfig } from "./reconcile";
 
@@ -89,17 +90,18 @@ export function renderCsv(rows: readonly DeliveryRow[]): string {
 /** The table `ledger` prints. */
 export function renderLedgerTable(rows: readonly DeliveryRow[]): string {
     return renderTable(
-        ["WHEN", "STATE", "PROFILE", "INVOICE", "RECIPIENT", "ATTEMPTS", "DETAIL"],
+        ["WHEN", "STATE", "PROFILE", "INVOICE", "RECIPIENT", "WHY", "ATTEMPTS", "DETAIL"],
         rows.map((r) => [
             (r.sentAt ?? r.updatedAt).replace(/\.\d{3}Z$/, "Z"),
             r.state,
             r.billingProfileName,
             r.invoiceName,
             r.recipient,
+            describeReasons(r.reasons),
             String(r.attempts),
             (r.state === "sent" ? (r.smtpResponse ?? "") : (r.lastError ?? "")).replace(/\s+/g, " ").slice(0, 160),
         ]),
-        { rightAlign: [5] },
+        { rightAlign: [6] },
     );
 }
 

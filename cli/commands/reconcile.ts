@@ -22,7 +22,10 @@ import { describeSettings, parseLimit, resolveSettings, settingsFromEnvironment,
 import { ConfigurationError, LedgerError, ValidationError } from "../../provider/errors";
 import type { Ledger } from "../../provider/reconciler/ledger/contract";
 import { openLedger } from "../../provider/reconciler/ledger/open";
-import { Mailer, resolveSmtpSettings } from "../../provider/reconciler/mailer";
+import { Mailer, SMTP_ENV, parseFrom, resolveSmtpSettings } from "../../provider/reconciler/mailer";
+import { cloudOf } from "../../provider/reconciler/message";
+import { Routing, RoutingMap, RoutingOptions } from "../../provider/reconciler/routing";
+import { profileKey, profileLabel } from "../../provider/reconciler/facts";
 import { parseProfileArg } from "../../provider/reconciler/plan";
 import { AcceptedUnrecorded, DEFAULT_LEASE_MS, exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunSummary } from "../../provider/reconciler/run";
 import { parseCommandArgs } from "../args";
@@ -39,13 +42,18 @@ const USAGE = `usage: azure-email-invoicing reconcile [options]
 
 Emails each invoice of the billing profiles in scope, with its PDF, to every
 user holding the owner, contributor, reader or invoice manager role on the
-profile and to the profile's additional invoice recipients, once. Profiles
-that are not opted in to email invoices get nothing.
+profile and to the profile's additional invoice recipients, once (or to whom
+the config file's routing says). Profiles that are not opted in to email
+invoices get nothing.
 
 scope (default: every billing profile the token can read)
   --profile ACCOUNT/PROFILE  a billing profile (repeatable)
   --config FILE              JSON file: {"profiles": ["ACCOUNT/PROFILE", ...],
-                             "since", "from", "ledger", "interval", "concurrency"}
+                             "since", "from", "ledger", "interval", "concurrency",
+                             "defaults": ROUTING, "routing": {"ACCOUNT/PROFILE": ROUTING, ...}}
+                             ROUTING: {"recipients": "azure-rule" | "additional-only" | "none",
+                             "extraRecipients": [ADDRESS, ...], "exclude": [GLOB, ...],
+                             "locale": "en-US" | "sv-SE" | ..., "from": ADDRESS, "replyTo": ADDRESS}
   --since YYYY-MM-DD         first invoice date to consider (default: the last 31 days)
 
 mode
@@ -56,7 +64,8 @@ mode
   --json                     machine-readable output on stdout
 
 mail and ledger
-  --from ADDRESS             sender (default: $INVOICE_MAIL_FROM)
+  --from ADDRESS             sender of every profile (default: the profile's routing "from", else
+                             the config's defaults, else $INVOICE_MAIL_FROM)
   --ledger PATH|URL          the ledger: a SQLite file, or postgres://USER@HOST/DB?sslmode=verify-full
                              (default: $AZURE_EMAIL_INVOICING_LEDGER, else
                              $XDG_STATE_HOME/azure-email-invoicing/ledger.sqlite, XDG_STATE_HOME
@@ -115,10 +124,19 @@ export const ReconcileConfigFile = z.strictObject({
         )
         .optional(),
     since: isoDate.optional(),
-    from: z.string().optional(),
+    /** The sender of every profile without its own: the same as `defaults.from` (give one of the two). */
+    from: RoutingOptions.shape.from,
     ledger: z.string().optional(),
     interval: z.string().optional(),
     concurrency: z.number().int().min(1).max(50).optional(),
+    /** The routing of every profile. */
+    defaults: RoutingOptions.optional(),
+    /** Per-profile routing, keyed by `<billingAccountName>/<billingProfileName>`, over `defaults`. */
+    routing: RoutingMap.optional(),
+}).superRefine((c, ctx) => {
+    if (c.from !== undefined && c.defaults?.from !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["from"], message: "and defaults.from both name the sender: keep one (defaults.from)" });
+    }
 });
 export type ReconcileConfigFile = z.infer<typeof ReconcileConfigFile>;
 
@@ -248,8 +266,26 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 
         const settings = resolveSettings({ explicit: limitFlags(values), env: settingsFromEnvironment(io.env) });
         const client = createBillingClient(settings);
+        // From: --from, then the profile's routing entry, then defaults (or the top-level "from"), then INVOICE_MAIL_FROM.
+        const fromFlag = values.from !== undefined ? parseFrom(values.from, "--from") : undefined;
+        const envFrom = io.env[SMTP_ENV.from] ? io.env[SMTP_ENV.from] : undefined;
+        const defaults = config?.from !== undefined ? { ...config.defaults, from: config.from } : config?.defaults;
+        const routing = new Routing({ defaults, routing: config?.routing, fromFlag, fromEnvironment: dryRun || envFrom === undefined ? envFrom : parseFrom(envFrom, SMTP_ENV.from) });
+        if (!dryRun && !routing.hasDefaultFrom()) {
+            const own = new Set(routing.profiles().filter((ref) => routing.forProfile(ref).from !== undefined).map((ref) => profileKey(ref)));
+            const without = scope === "all" ? undefined : scope.filter((ref) => !own.has(profileKey(ref)));
+            if (without === undefined || without.length > 0) {
+                throw new ConfigurationError(
+                    SMTP_ENV.from,
+                    `is not set: pass --from, set "from" in the config file's defaults, or set ${SMTP_ENV.from}, e.g. "Contoso Billing <billing@contoso.com>"` +
+                        (without ? ` (${without.map(profileLabel).join(", ")} ${without.length === 1 ? "has" : "have"} no "from" of ${without.length === 1 ? "its" : "their"} own)` : ""),
+                );
+            }
+        }
+        const cloud = cloudOf(settings.endpoint);
         const options: ReconcileOptions = {
             scope,
+            routing,
             since,
             dryRun,
             maxAttempts,
@@ -263,7 +299,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             // Read an existing ledger (to leave out what is already planned or sent); never create or change one.
             ledger = await openLedger(location, { readOnly: true });
             io.stderr.write(terminalSafe(`dry run against ${describeSettings(settings)}; ledger ${ledger ? describeLedger(location) : `${describeLedger(location)} (none yet)`}`) + "\n");
-            const summary = await reconcileOnce({ client, ledger, onEvent: progress.onEvent, workerId }, options);
+            const summary = await reconcileOnce({ client, ledger, cloud, onEvent: progress.onEvent, workerId }, options);
             progress.finish();
             io.stdout.write(json ? JSON.stringify(summary.plannedDeliveries, null, 2) + "\n" : renderDryRun(summary));
             return exitCodeOf(summary);
@@ -271,7 +307,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 
         const smtp = resolveSmtpSettings({
             env: io.env,
-            from: values.from ?? config?.from,
+            from: fromFlag ?? defaults?.from,
+            senderOptional: true,
             allowInsecure: values["allow-insecure-smtp"] === true,
             maxConnections: concurrency,
             readFile: (p) => fs.readFileSync(path.resolve(io.cwd, p), "utf8"),
@@ -281,12 +318,12 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         io.stderr.write(
             terminalSafe(`reconciling against ${describeSettings(settings)}`) +
                 "\n" +
-                terminalSafe(`mail via ${smtp.display} (${smtp.tls}) from ${smtp.from}; ledger ${describeLedger(location)}${workerId ? `; worker ${workerId}` : ""}`) +
+                terminalSafe(`mail via ${smtp.display} (${smtp.tls}) from ${fromFlag ?? (routing.profiles().length > 0 ? "each profile's routing, else " : "") + (smtp.from ?? "nobody")}; ledger ${describeLedger(location)}${workerId ? `; worker ${workerId}` : ""}`) +
                 "\n",
         );
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
-        const deps = { client, ledger, sender: mailer, from: smtp.from, signal: controller.signal, onEvent: progress.onEvent, workerId, unrecorded };
+        const deps = { client, ledger, sender: mailer, cloud, signal: controller.signal, onEvent: progress.onEvent, workerId, unrecorded };
         const print = (summary: RunSummary) => {
             progress.finish();
             io.stdout.write(json ? JSON.stringify(summary) + "\n" : renderSummary(summary, location.display));

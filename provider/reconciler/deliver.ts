@@ -35,7 +35,8 @@ import { MailDeliveryError, isRetryable } from "../errors";
 import type { InvoiceFacts } from "./facts";
 import type { Claim, DeliveryRow, Ledger, Verdict, VerdictResult, Worker } from "./ledger/contract";
 import type { MessageSender } from "./mailer";
-import { buildMessage } from "./message";
+import type { BillingProfileRef } from "../billing/names";
+import { buildMessage, type MessageSettings } from "./message";
 import type { LedgerGuard, OutageEvent } from "./outage";
 import type { ProfileTarget } from "./scope";
 import { sleep } from "../sleep";
@@ -135,7 +136,8 @@ export interface DelivererDeps {
     ledger: Ledger;
     guard: LedgerGuard;
     sender: MessageSender;
-    from: string;
+    /** How a profile's messages are written and signed (locale, From, Reply-To, cloud); read when each is sent. */
+    messageSettings: (ref: BillingProfileRef) => MessageSettings;
     worker: Worker;
     signal?: AbortSignal;
     emit: (event: DeliverEvent) => void;
@@ -368,7 +370,16 @@ export class Deliverer {
             await release(null);
             return;
         }
-        const message: SendMailOptions = buildMessage({ invoice: invoice.facts, to: row.recipient, from: this.deps.from, messageId: row.messageId, pdf: invoice.pdf });
+        let message: SendMailOptions;
+        try {
+            message = buildMessage({ ...this.deps.messageSettings(target.ref), invoice: invoice.facts, to: row.recipient, messageId: row.messageId, pdf: invoice.pdf });
+        } catch (err) {
+            // The profile's message settings are unusable (no sender): nothing was sent; leave it planned.
+            const reason = describeError(err);
+            if (!target.summary.errors.includes(reason)) target.summary.errors.push(reason);
+            await release(reason);
+            return;
+        }
         let response: string;
         try {
             response = (await this.deps.sender.send(message)).response;

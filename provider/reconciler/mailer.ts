@@ -21,7 +21,7 @@ import type { SendMailOptions, SMTPPoolOptions, Transporter } from "nodemailer";
 import { ERR_ACCESS_DENIED, isPermanentResponseCode, type ErrorCode } from "nodemailer/lib/errors";
 import { isLoopbackHost } from "../config";
 import { ConfigurationError, MailDeliveryError } from "../errors";
-import { emailAddress } from "../billing/names";
+import { mailboxProblem } from "./routing";
 
 /** Environment variable names of the mail settings, in one place. */
 export const SMTP_ENV = {
@@ -39,8 +39,8 @@ export interface SmtpSettings {
     transport: SMTPPoolOptions & { pool: true };
     /** The URL without the password, safe to print. */
     display: string;
-    /** The `From` header. */
-    from: string;
+    /** The default `From` header (undefined only with `senderOptional`). */
+    from: string | undefined;
     tls: SmtpTlsMode;
     loopback: boolean;
 }
@@ -50,6 +50,8 @@ export interface SmtpSettingsInput {
     env: Record<string, string | undefined>;
     /** `--from`; wins over `INVOICE_MAIL_FROM`. */
     from?: string;
+    /** True when every message names its own sender (per-profile routing): no sender is then not an error. */
+    senderOptional?: boolean;
     /** `--allow-insecure-smtp`: allow plaintext or unverified TLS off loopback. */
     allowInsecure?: boolean;
     /** Parallel SMTP connections (pool size). Default 5. */
@@ -63,15 +65,9 @@ export interface SmtpSettingsInput {
  * no line breaks. Returns it trimmed, or throws {@link ConfigurationError}.
  */
 export function parseFrom(value: string, setting: string): string {
-    const v = value.trim();
-    if (/[\r\n\0]/.test(v)) throw new ConfigurationError(setting, "contains a line break");
-    const m = /^(?:"?([^"<>]*?)"?\s*)?<([^<>]+)>$/.exec(v);
-    const address = m ? m[2].trim() : v;
-    const parsed = emailAddress.safeParse(address);
-    if (!parsed.success) {
-        throw new ConfigurationError(setting, `'${value}' is not a sender address: use billing@contoso.com or "Contoso Billing <billing@contoso.com>"`);
-    }
-    return v;
+    const problem = mailboxProblem(value);
+    if (problem) throw new ConfigurationError(setting, problem === "contains a line break" ? problem : `${problem.replace("is not an address", "is not a sender address")}`);
+    return value.trim();
 }
 
 /**
@@ -162,8 +158,8 @@ export function resolveSmtpSettings(input: SmtpSettingsInput): SmtpSettings {
     const display = `${url.protocol}//${user ? `${encodeURIComponent(user)}@` : ""}${url.host}${url.search ? "?…" : ""}`;
 
     const fromRaw = input.from ?? input.env[SMTP_ENV.from];
-    if (!fromRaw) throw new ConfigurationError(SMTP_ENV.from, `is not set: pass --from or set ${SMTP_ENV.from}, e.g. "Contoso Billing <billing@contoso.com>"`);
-    const from = parseFrom(fromRaw, input.from !== undefined ? "--from" : SMTP_ENV.from);
+    if (!fromRaw && !input.senderOptional) throw new ConfigurationError(SMTP_ENV.from, `is not set: pass --from or set ${SMTP_ENV.from}, e.g. "Contoso Billing <billing@contoso.com>"`);
+    const from = fromRaw ? parseFrom(fromRaw, input.from !== undefined ? "--from" : SMTP_ENV.from) : undefined;
     return { transport, display, from, tls, loopback };
 }
 

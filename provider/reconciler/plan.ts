@@ -52,7 +52,7 @@ export interface Recipient {
     address: string;
     /** Lower-cased address: the de-duplication and idempotency key. */
     key: string;
-    /** Why: role names (e.g. "Billing profile owner") and/or "invoiceRecipients". */
+    /** Why: role names (e.g. "Billing profile owner"), "invoiceRecipients" and/or "extraRecipients". */
     reasons: string[];
 }
 
@@ -76,6 +76,55 @@ function roleOfAssignment(definitions: readonly BillingRoleDefinition[], a: Bill
     return role ? { role, roleName: def.properties.roleName } : undefined;
 }
 
+/**
+ * Which of Azure's recipients a profile's routing takes: `azure-rule` (the
+ * role holders and the additional recipients), `additional-only` (the
+ * additional recipients), `none`.
+ */
+export const RECIPIENT_POLICIES = ["azure-rule", "additional-only", "none"] as const;
+export type RecipientPolicy = (typeof RECIPIENT_POLICIES)[number];
+
+/** The reason stored for one of the profile's additional recipients (`invoiceRecipients`). */
+export const ADDITIONAL_RECIPIENT_REASON = "invoiceRecipients";
+/** The reason stored for an address from the routing's `extraRecipients`. */
+export const EXTRA_RECIPIENT_REASON = "extraRecipients";
+
+/** What a profile's routing says about its recipients. */
+export interface RecipientRouting {
+    policy: RecipientPolicy;
+    /** Addresses outside Azure, added with the reason {@link EXTRA_RECIPIENT_REASON}. */
+    extraRecipients: readonly string[];
+    /** Address globs; a recipient any of them matches is left out. */
+    exclude: readonly string[];
+}
+
+/** Azure's rule, unchanged: the default routing. */
+export const AZURE_RULE: RecipientRouting = { policy: "azure-rule", extraRecipients: [], exclude: [] };
+
+/** Whether a policy needs the profile's role holders (and so role and Graph calls). */
+export function needsRoleHolders(policy: RecipientPolicy): boolean {
+    return policy === "azure-rule";
+}
+
+/** An address glob as a test: `*` any run of characters, `?` one, the rest literal, case-insensitive. */
+export function addressMatcher(glob: string): (address: string) => boolean {
+    const source = glob
+        .trim()
+        .split("")
+        .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")))
+        .join("");
+    const re = new RegExp(`^${source}$`, "i");
+    return (address) => re.test(address.trim());
+}
+
+/** A recipient an `exclude` pattern left out. */
+export interface ExcludedRecipient {
+    address: string;
+    reasons: string[];
+    /** The first pattern that matched. */
+    pattern: string;
+}
+
 /** What {@link resolveRecipients} takes. */
 export interface RecipientInput {
     roleDefinitions: readonly BillingRoleDefinition[];
@@ -84,6 +133,18 @@ export interface RecipientInput {
     users: ReadonlyMap<string, GraphUser | null>;
     /** The profile's additional recipients. */
     invoiceRecipients: readonly string[];
+    /** The profile's routing; default {@link AZURE_RULE}. */
+    routing?: RecipientRouting;
+}
+
+/** What {@link resolveRecipients} finds. */
+export interface ResolvedRecipients {
+    recipients: Recipient[];
+    unresolved: UnresolvedRecipient[];
+    /** Recipients the routing's `exclude` left out. */
+    excluded: ExcludedRecipient[];
+    /** `exclude` patterns that matched nobody (a warning, not an error). */
+    unusedExcludes: string[];
 }
 
 /**
@@ -93,8 +154,14 @@ export interface RecipientInput {
  * mailbox (Graph `mail` null), unknown to Graph, or assigned without a
  * principal id are returned in `unresolved`; their user principal name is not
  * used as a guess.
+ *
+ * The routing then narrows and extends them: `additional-only` takes no role
+ * holder, `none` neither role holders nor additional recipients;
+ * `extraRecipients` are added; every recipient an `exclude` glob matches is
+ * left out (and returned in `excluded`), whatever its source.
  */
-export function resolveRecipients(input: RecipientInput): { recipients: Recipient[]; unresolved: UnresolvedRecipient[] } {
+export function resolveRecipients(input: RecipientInput): ResolvedRecipients {
+    const routing = input.routing ?? AZURE_RULE;
     const byKey = new Map<string, Recipient>();
     const unresolved: UnresolvedRecipient[] = [];
     const add = (address: string, reason: string) => {
@@ -107,7 +174,7 @@ export function resolveRecipients(input: RecipientInput): { recipients: Recipien
         }
     };
     const reported = new Set<string>();
-    for (const a of input.roleAssignments) {
+    for (const a of needsRoleHolders(routing.policy) ? input.roleAssignments : []) {
         const r = roleOfAssignment(input.roleDefinitions, a);
         if (!r) continue;
         const principalId = a.properties.principalId ?? undefined;
@@ -135,13 +202,27 @@ export function resolveRecipients(input: RecipientInput): { recipients: Recipien
             else once(`the Graph 'mail' value '${user.mail}' is not a valid email address`);
         }
     }
-    for (const raw of input.invoiceRecipients) {
+    for (const raw of routing.policy === "none" ? [] : input.invoiceRecipients) {
         const parsed = emailAddress.safeParse(raw.trim());
-        if (parsed.success) add(parsed.data, "invoiceRecipients");
-        else unresolved.push({ source: "invoiceRecipients", reason: `'${raw}' is not a valid email address` });
+        if (parsed.success) add(parsed.data, ADDITIONAL_RECIPIENT_REASON);
+        else unresolved.push({ source: ADDITIONAL_RECIPIENT_REASON, reason: `'${raw}' is not a valid email address` });
     }
-    const recipients = [...byKey.values()].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-    return { recipients, unresolved };
+    for (const raw of routing.extraRecipients) {
+        // Checked when the configuration was read; a bad one here is reported like a bad invoiceRecipients entry.
+        const parsed = emailAddress.safeParse(raw.trim());
+        if (parsed.success) add(parsed.data, EXTRA_RECIPIENT_REASON);
+        else unresolved.push({ source: EXTRA_RECIPIENT_REASON, reason: `'${raw}' is not a valid email address` });
+    }
+    const matchers = routing.exclude.map((pattern) => ({ pattern, test: addressMatcher(pattern), used: false }));
+    const excluded: ExcludedRecipient[] = [];
+    const recipients: Recipient[] = [];
+    for (const r of [...byKey.values()].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))) {
+        const hits = matchers.filter((m) => m.test(r.address));
+        for (const m of hits) m.used = true;
+        if (hits.length > 0) excluded.push({ address: r.address, reasons: r.reasons, pattern: hits[0].pattern });
+        else recipients.push(r);
+    }
+    return { recipients, unresolved, excluded, unusedExcludes: matchers.filter((m) => !m.used).map((m) => m.pattern) };
 }
 
 // ---------------------------------------------------------------------------
@@ -240,7 +321,7 @@ export interface ProfileInput {
     /** Lower-cased names of invoices already planned in the ledger: their recipients are frozen. */
     alreadyPlanned: ReadonlySet<string>;
     /** Recipients, when the caller resolved them (needed only when some invoice is new). */
-    recipients?: { recipients: Recipient[]; unresolved: UnresolvedRecipient[] };
+    recipients?: Pick<ResolvedRecipients, "recipients" | "unresolved">;
 }
 
 /** What the planner decided for one profile. */

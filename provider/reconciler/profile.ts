@@ -15,7 +15,8 @@ import type { Deliverer } from "./deliver";
 import type { PlannedDelivery } from "./facts";
 import type { Ledger } from "./ledger/contract";
 import type { LedgerGuard } from "./outage";
-import { isOptedIn, newInvoicesOf, planProfile, principalsToResolve, resolveRecipients, type InvoiceWindow } from "./plan";
+import { isOptedIn, needsRoleHolders, newInvoicesOf, planProfile, principalsToResolve, resolveRecipients, type InvoiceWindow } from "./plan";
+import type { Routing } from "./routing";
 import type { ProfileTarget } from "./scope";
 import { describeError, type DryRunDelivery, type ProfileSummary } from "./summary";
 
@@ -25,6 +26,8 @@ export interface PassContext {
     /** Absent only in a dry run without a ledger yet. */
     ledger?: Ledger;
     guard: LedgerGuard;
+    /** Each profile's routing: who besides or instead of Azure's rule is planned. */
+    routing: Routing;
     dryRun: boolean;
     window: InvoiceWindow;
     runId: string;
@@ -69,14 +72,20 @@ async function planOne(ctx: PassContext, target: ProfileTarget): Promise<void> {
     summary.skippedInvoices = skipped;
     let recipients: ReturnType<typeof resolveRecipients> | undefined;
     if (fresh.length > 0) {
-        // Recipients matter only for new invoices: a pass with nothing new makes no role or Graph calls.
-        const [roleDefinitions, roleAssignments] = await Promise.all([ctx.client.listRoleDefinitions(ref), ctx.client.listRoleAssignments(ref)]);
+        // Recipients matter only for new invoices: a pass with nothing new makes no role or Graph calls,
+        // and neither does a routing that takes no role holder.
+        const routing = ctx.routing.recipientsOf(ref);
+        const [roleDefinitions, roleAssignments] = needsRoleHolders(routing.policy)
+            ? await Promise.all([ctx.client.listRoleDefinitions(ref), ctx.client.listRoleAssignments(ref)])
+            : [[], []];
         const ids = principalsToResolve(roleDefinitions, roleAssignments);
         const found = await mapLimit(ids, ctx.graphConcurrency, ctx.lookupUser);
         const users = new Map(ids.map((id, i) => [id, found[i]] as const));
-        recipients = resolveRecipients({ roleDefinitions, roleAssignments, users, invoiceRecipients: profile.properties.invoiceRecipients ?? [] });
+        recipients = resolveRecipients({ roleDefinitions, roleAssignments, users, invoiceRecipients: profile.properties.invoiceRecipients ?? [], routing });
         summary.recipients = recipients.recipients.length;
         summary.unresolved = recipients.unresolved;
+        summary.excluded = recipients.excluded;
+        for (const pattern of recipients.unusedExcludes) summary.warnings.push(`exclude '${pattern}' matched no recipient of the profile`);
     }
     const plan = planProfile({ profile, ref, invoices, window: ctx.window, alreadyPlanned, recipients });
     if (ctx.dryRun) {
@@ -107,8 +116,8 @@ export async function reconcileProfile(ctx: PassContext, target: ProfileTarget):
     return target.summary;
 }
 
-function dryRunItem(d: Pick<PlannedDelivery, "billingAccountName" | "billingProfileName" | "invoiceName" | "recipient">): DryRunDelivery {
-    return { billingAccountName: d.billingAccountName, billingProfileName: d.billingProfileName, invoiceName: d.invoiceName, recipient: d.recipient };
+function dryRunItem(d: Pick<PlannedDelivery, "billingAccountName" | "billingProfileName" | "invoiceName" | "recipient" | "reasons">): DryRunDelivery {
+    return { billingAccountName: d.billingAccountName, billingProfileName: d.billingProfileName, invoiceName: d.invoiceName, recipient: d.recipient, reasons: [...d.reasons] };
 }
 
 export { mapLimit };

@@ -33,6 +33,8 @@ import { LedgerGuard } from "./outage";
 import { DEFAULT_WINDOW_DAYS, invoiceWindow } from "./plan";
 import { mapLimit, reconcileProfile, type PassContext } from "./profile";
 import { resolveScope } from "./scope";
+import { Routing } from "./routing";
+import type { AzureCloud, MessageSettings } from "./message";
 import { sleep } from "../sleep";
 import { describeError, totalsOf, type DryRunDelivery, type ProfileSummary, type RunSummary } from "./summary";
 
@@ -67,6 +69,11 @@ export interface ReconcileOptions {
     graphConcurrency?: number;
     /** Consecutive connection-level failures after which the pass stops sending (the server is down). Default 20. */
     connectionFailureLimit?: number;
+    /**
+     * Each profile's routing (recipients policy, extra recipients, excludes,
+     * locale, From, Reply-To). Default: Azure's rule, English, `deps.from`.
+     */
+    routing?: Routing;
 }
 
 /** What a pass works with. The CLI builds these from flags and environment. */
@@ -76,8 +83,10 @@ export interface ReconcileDeps {
     ledger?: Ledger;
     /** The SMTP sender; optional only in a dry run. */
     sender?: MessageSender;
-    /** The `From` header; required unless dry run. */
+    /** The `From` header of profiles whose routing names none; required unless dry run or the routing names one for every profile. */
     from?: string;
+    /** The Azure cloud the billing API is in, for the portal link in each message; none for the emulator or an unknown endpoint. */
+    cloud?: AzureCloud;
     /** Clock for the window, ms. Default Date.now. (Leases are timed by the ledger's own clock.) */
     now?: () => number;
     /** Graceful stop: no new message starts once aborted. */
@@ -99,6 +108,24 @@ export type RunEvent =
     | { type: "error"; message: string }
     | DeliverEvent;
 
+/** How a profile's messages are written: its routing, with the sender the pass was given when the routing names none. */
+function messageSettingsOf(routing: Routing, ref: BillingProfileRef, from: string | undefined, cloud: AzureCloud | undefined): MessageSettings {
+    const r = routing.forProfile(ref);
+    const sender = r.from ?? from;
+    // The CLI refuses to start without a sender for every profile; a caller that did not check gets this per delivery.
+    if (!sender) throw new Error(`no From address for billing profile ${ref.billingAccountName}/${ref.billingProfileName}: pass --from, set "from" in the config, or set INVOICE_MAIL_FROM`);
+    return { from: sender, replyTo: r.replyTo, locale: r.locale, cloud };
+}
+
+/** Routing entries for profiles this pass does not reconcile: a likely typo, so a warning. */
+function unroutedEntries(routing: Routing, targets: readonly BillingProfileRef[], unreadable: readonly BillingProfileRef[]): string[] {
+    const inScope = new Set([...targets, ...unreadable].map(profileKey));
+    return routing
+        .profiles()
+        .filter((ref) => !inScope.has(profileKey(ref)))
+        .map((ref) => `the routing entry for ${ref.billingAccountName}/${ref.billingProfileName} matches no billing profile in scope, so it was not used`);
+}
+
 /** A fresh run id: sortable by time, unique enough across processes. */
 export function newRunId(now = Date.now()): string {
     return `${new Date(now).toISOString().replace(/[-:.]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(4).toString("hex")}`;
@@ -115,7 +142,8 @@ export function defaultWorkerId(runId: string, host = os.hostname(), pid = proce
  */
 export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<RunSummary> {
     const dryRun = options.dryRun === true;
-    if (!dryRun && (!deps.ledger || !deps.sender || !deps.from)) throw new Error("reconcileOnce: a ledger, a sender and a From address are required unless dryRun");
+    if (!dryRun && (!deps.ledger || !deps.sender)) throw new Error("reconcileOnce: a ledger and a sender are required unless dryRun");
+    const routing = options.routing ?? new Routing({ fromFlag: deps.from });
     const now = deps.now ?? Date.now;
     const emit = deps.onEvent ?? (() => undefined);
     const runId = deps.runId ?? newRunId(now());
@@ -146,6 +174,7 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
     const scope = started || !writing ? await resolveScope(deps.client, options.scope ?? "all", deps.signal) : { targets: [], unreadable: [], errors: [] };
     errors.push(...scope.errors);
     emit({ type: "scope", profiles: scope.targets.length + scope.unreadable.length });
+    const warnings = unroutedEntries(routing, scope.targets.map((t) => t.ref), scope.unreadable);
     for (const s of scope.unreadable) emit({ type: "profile", profile: s });
 
     // -- 2 and 3. Plan and deliver, profile by profile --------------------------
@@ -161,9 +190,19 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
         return p;
     };
     const deliverer =
-        writing && deps.sender && deps.from
+        writing && deps.sender
             ? new Deliverer(
-                  { client: deps.client, ledger, guard, sender: deps.sender, from: deps.from, worker, signal: deps.signal, emit, unrecorded: deps.unrecorded ?? new AcceptedUnrecorded() },
+                  {
+                      client: deps.client,
+                      ledger,
+                      guard,
+                      sender: deps.sender,
+                      messageSettings: (ref) => messageSettingsOf(routing, ref, deps.from, deps.cloud),
+                      worker,
+                      signal: deps.signal,
+                      emit,
+                      unrecorded: deps.unrecorded ?? new AcceptedUnrecorded(),
+                  },
                   {
                       sendConcurrency: Math.max(1, options.sendConcurrency ?? 5),
                       maxAttempts: Math.max(1, options.maxAttempts ?? 4),
@@ -177,6 +216,7 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
         client: deps.client,
         ledger,
         guard,
+        routing,
         dryRun,
         window,
         runId,
@@ -219,6 +259,7 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
         finishedAt: new Date(now()).toISOString(),
         profiles,
         errors,
+        warnings,
         totals,
         plannedDeliveries: dryRun ? plannedDeliveries : [],
         stopped: deps.signal?.aborted === true,

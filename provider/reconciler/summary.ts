@@ -5,7 +5,7 @@
 import type { BillingProfileRef } from "../billing/names";
 import { AzureApiError, ConfigurationError, LedgerError, MailDeliveryError, ValidationError } from "../errors";
 import type { UnresolvedRecipient } from "./facts";
-import type { InvoiceWindow, SkippedInvoice } from "./plan";
+import type { ExcludedRecipient, InvoiceWindow, SkippedInvoice } from "./plan";
 
 /** One profile's outcome in a pass. */
 export interface ProfileSummary {
@@ -29,6 +29,10 @@ export interface ProfileSummary {
     unresolved: UnresolvedRecipient[];
     /** Invoices Azure listed that cannot be planned (no valid date, or a name not of Azure's form): reported, never sent. */
     skippedInvoices: SkippedInvoice[];
+    /** Recipients of the new invoices the routing's `exclude` left out. */
+    excluded: ExcludedRecipient[];
+    /** Things worth a look that are not errors (an `exclude` that matched nobody). */
+    warnings: string[];
     errors: string[];
 }
 
@@ -38,6 +42,8 @@ export interface DryRunDelivery {
     billingProfileName: string;
     invoiceName: string;
     recipient: string;
+    /** Why this recipient: role names, "invoiceRecipients" (an additional recipient), "extraRecipients" (the routing). */
+    reasons: string[];
 }
 
 /** The counts of a pass, summed over its profiles. */
@@ -62,6 +68,8 @@ export interface RunSummary {
     profiles: ProfileSummary[];
     /** Errors not tied to one profile (listing accounts, SMTP configuration, the ledger). */
     errors: string[];
+    /** Warnings not tied to one profile (a routing entry for a profile not in scope). */
+    warnings: string[];
     totals: RunTotals;
     /** Dry run only: the deliveries a real pass would send now. */
     plannedDeliveries: DryRunDelivery[];
@@ -85,6 +93,8 @@ export function emptyProfileSummary(ref: BillingProfileRef, displayName: string 
         cancelled: 0,
         unresolved: [],
         skippedInvoices: [],
+        excluded: [],
+        warnings: [],
         errors: [],
     };
 }

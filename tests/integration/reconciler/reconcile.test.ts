@@ -155,7 +155,7 @@ describe("reconciler: reconcile and ledger commands", function () {
         it("`ledger` shows what was sent to whom and when, as a table and as JSON", async () => {
             const table = await runCli(["ledger", "--ledger", world.ledger, "--recipient", "ap@contoso.com"], {});
             expect(table.code).to.equal(0);
-            for (const invoice of invoices) expect(table.stdout).to.match(new RegExp(`\\d{4}-\\d{2}-\\d{2}T[\\d:]+Z\\s+sent\\s+${OPS.billingProfileName}\\s+${invoice.name}\\s+ap@contoso.com\\s+1\\s+250 OK`));
+            for (const invoice of invoices) expect(table.stdout).to.match(new RegExp(`\\d{4}-\\d{2}-\\d{2}T[\\d:]+Z\\s+sent\\s+${OPS.billingProfileName}\\s+${invoice.name}\\s+ap@contoso.com\\s+additional recipient\\s+1\\s+250 OK`));
             const json = await runCli(["ledger", "--ledger", world.ledger, "--json", "--state", "sent"], {});
             const rows = JSON.parse(json.stdout) as Array<{ state: string; recipient: string; sentAt: string; smtpResponse: string; messageId: string }>;
             expect(rows).to.have.length(world.sink.accepted);
@@ -188,7 +188,7 @@ describe("reconciler: reconcile and ledger commands", function () {
                 mailOf("alice", "bob", "carol").map((recipient) => ({ billingAccountName: OPS.billingAccountName, billingProfileName: OPS.billingProfileName, invoiceName: i.name, recipient })),
             );
             const key = (d: Record<string, string>) => `${d.invoiceName}|${d.recipient}`;
-            expect(plan.map((d) => Object.keys(d).sort().join(","))).to.satisfy((ks: string[]) => ks.every((k) => k === "billingAccountName,billingProfileName,invoiceName,recipient"));
+            expect(plan.map((d) => Object.keys(d).sort().join(","))).to.satisfy((ks: string[]) => ks.every((k) => k === "billingAccountName,billingProfileName,invoiceName,reasons,recipient"));
             expect(plan.map(key).sort()).to.deep.equal(expected.map(key).sort());
             expect(plan.every((d) => d.billingAccountName === OPS.billingAccountName && d.billingProfileName === OPS.billingProfileName)).to.equal(true);
             expect(world.sink.accepted).to.equal(0);
@@ -207,6 +207,8 @@ describe("reconciler: reconcile and ledger commands", function () {
             const text = await runCli(["reconcile", ...ALL_TIME, "--ledger", world.ledger, "--dry-run"], world.env("grace"));
             expect(text.stdout).to.match(/dry run: 3 deliveries would be sent/);
             expect(text.stdout).to.include(`${fresh}  ${SEED.users.bob.mail}`);
+            // The dry run says why: Bob is the profile's contributor.
+            expect(text.stdout).to.match(new RegExp(`${fresh}\\s+${SEED.users.bob.mail}\\s+role Billing profile contributor`));
         });
 
         it("by default sends only invoices dated in the last 31 days", async () => {

@@ -21,6 +21,8 @@ function profile(overrides: Partial<ProfileSummary> = {}): ProfileSummary {
         cancelled: 0,
         unresolved: [],
         skippedInvoices: [],
+        excluded: [],
+        warnings: [],
         errors: [],
         ...overrides,
     };
@@ -35,6 +37,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
         finishedAt: "2025-01-31T00:00:01.000Z",
         profiles: [profile()],
         errors: [],
+        warnings: [],
         totals: { planned: 1, sent: 1, failed: 0, pending: 0, cancelled: 0, unresolved: 0 },
         plannedDeliveries: [],
         stopped: false,
@@ -80,10 +83,12 @@ describe("text from servers on a terminal", () => {
             errors: [`getBillingProfile failed: ${HOSTILE}`],
             unresolved: [{ principalId: "p", displayName: HOSTILE, source: "Billing profile reader", reason: HOSTILE }],
             skippedInvoices: [{ invoiceName: HOSTILE, reason: "the invoice name is not of Azure's form" }],
+            excluded: [{ address: "a@b.c", reasons: [HOSTILE], pattern: HOSTILE }],
+            warnings: [HOSTILE],
         });
         for (const text of [
             renderSummary(summary({ profiles: [hostile], errors: [HOSTILE] }), "/tmp/ledger.sqlite"),
-            renderDryRun(summary({ dryRun: true, profiles: [hostile], plannedDeliveries: [{ billingAccountName: "1", billingProfileName: "P", invoiceName: HOSTILE, recipient: "a@b.c" }] })),
+            renderDryRun(summary({ dryRun: true, profiles: [hostile], plannedDeliveries: [{ billingAccountName: "1", billingProfileName: "P", invoiceName: HOSTILE, recipient: "a@b.c", reasons: [HOSTILE] }] })),
         ]) {
             for (const line of text.split("\n")) expect(line, JSON.stringify(line)).to.not.match(CONTROLS);
             expect(text.split("\n").filter((l) => l.startsWith("sent "))).to.deep.equal([]);

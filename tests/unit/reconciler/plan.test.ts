@@ -8,6 +8,7 @@ import {
     planProfile,
     principalsToResolve,
     recipientRoleOf,
+    addressMatcher,
     resolveRecipients,
     windowStatus,
 } from "../../../provider/reconciler/plan";
@@ -137,6 +138,44 @@ describe("reconciler plan (pure)", () => {
             const r = resolveRecipients({ roleDefinitions: DEFS, roleAssignments: [assign(ROLE.creator, P.creator)], users: USERS, invoiceRecipients: [] });
             expect(r.recipients).to.deep.equal([]);
             expect(r.unresolved).to.deep.equal([]);
+        });
+
+        describe("narrowed and extended by the routing", () => {
+            const base = { roleDefinitions: DEFS, roleAssignments: assignments, users: USERS, invoiceRecipients: ["AP@contoso.com", "finance@fabrikam.com"] };
+            it("azure-rule adds extra recipients (merging reasons) and leaves out what an exclude glob matches, whatever its source", () => {
+                const r = resolveRecipients({ ...base, routing: { policy: "azure-rule", extraRecipients: ["intake@ap.example.com", "RITA@contoso.com"], exclude: ["*@FABRIKAM.com", "carl@contoso.co?", "*@contractor.example"] } });
+                expect(r.recipients.map((x) => [x.key, x.reasons])).to.deep.equal([
+                    ["ap@contoso.com", ["Invoice manager", "invoiceRecipients"]],
+                    ["intake@ap.example.com", ["extraRecipients"]],
+                    ["olivia@contoso.com", ["Billing profile owner", "Billing profile reader"]],
+                    ["rita@contoso.com", ["Billing profile reader", "extraRecipients"]],
+                ]);
+                expect(r.excluded.map((x) => [x.address.toLowerCase(), x.pattern])).to.deep.equal([
+                    ["carl@contoso.com", "carl@contoso.co?"],
+                    ["finance@fabrikam.com", "*@FABRIKAM.com"],
+                ]);
+                expect(r.unusedExcludes).to.deep.equal(["*@contractor.example"]);
+            });
+            it("additional-only takes no role holder (and reports none as not mailed); none takes only the extra recipients", () => {
+                const additional = resolveRecipients({ ...base, routing: { policy: "additional-only", extraRecipients: [], exclude: [] } });
+                expect(additional.recipients.map((x) => [x.key, x.reasons])).to.deep.equal([
+                    ["ap@contoso.com", ["invoiceRecipients"]],
+                    ["finance@fabrikam.com", ["invoiceRecipients"]],
+                ]);
+                expect(additional.unresolved).to.deep.equal([]);
+                const none = resolveRecipients({ ...base, routing: { policy: "none", extraRecipients: ["intake@ap.example.com"], exclude: [] } });
+                expect(none.recipients.map((x) => [x.key, x.reasons])).to.deep.equal([["intake@ap.example.com", ["extraRecipients"]]]);
+                expect(resolveRecipients({ ...base, routing: { policy: "none", extraRecipients: [], exclude: [] } }).recipients).to.deep.equal([]);
+            });
+            it("an exclude glob: * any run, ? one character, case-insensitive, everything else literal", () => {
+                const m = addressMatcher("*.ops+ap@contoso.com");
+                expect(m("team.ops+ap@CONTOSO.com")).to.equal(true);
+                expect(m("teamXops+ap@contoso.com")).to.equal(false);
+                expect(m("team.opsap@contoso.com")).to.equal(false);
+                expect(addressMatcher("a?c@x.com")("abc@x.com")).to.equal(true);
+                expect(addressMatcher("a?c@x.com")("ac@x.com")).to.equal(false);
+                expect(addressMatcher("*@x.com")("a@x.com.evil")).to.equal(false);
+            });
         });
 
         it("reports a malformed additional recipient instead of sending to it", () => {
