@@ -141,6 +141,7 @@ export class SqliteLedger implements Ledger {
         private readonly db: Database.Database,
         readonly readOnly: boolean,
         clock: () => number,
+        private readonly onClose?: () => void,
     ) {
         this.location = where.file;
         this.clock = clock;
@@ -164,24 +165,28 @@ export class SqliteLedger implements Ledger {
             if (readOnly) return undefined;
             makeFolder(path.dirname(file), file, refuse);
         }
+        // WAL mode writes the -wal and -shm files beside the ledger: its folder must be writable too.
+        const unwritable = writeProblem(file, stat !== undefined);
+        if (unwritable && !readOnly) throw refuse(unwritable);
+        // On a read-only file system SQLite cannot open a WAL ledger even for reading (it needs its
+        // -shm file), so a reader opens a copy; nothing can change the original meanwhile.
+        const copy = unwritable && readOnly ? readOnlyCopy(file, refuse) : undefined;
         let db: Database.Database;
         try {
             // A read-write handle even for reading: a read-only one leaves -wal/-shm files behind,
             // and `query_only` refuses every write through it.
-            db = new Database(file, { fileMustExist: readOnly });
+            db = new Database(copy?.file ?? file, { fileMustExist: readOnly });
         } catch (err) {
+            copy?.remove();
             const e = err as SqliteFailure;
-            if (readOnly && (e.code === "SQLITE_READONLY" || e.code === "SQLITE_CANTOPEN")) {
-                db = openReadOnlyFallback(file, refuse);
-            } else {
-                throw refuse(openProblem(e.code, file) ?? `cannot open ${file}: ${e.message ?? String(err)}`);
-            }
+            throw refuse(openProblem(e.code, file) ?? `cannot open ${file}: ${e.message ?? String(err)}`);
         }
-        const ledger = new SqliteLedger(where, db, readOnly, options.clock ?? Date.now);
+        const ledger = new SqliteLedger(where, db, readOnly, options.clock ?? Date.now, copy?.remove);
         try {
             ledger.prepare(readOnly);
         } catch (err) {
             db.close();
+            copy?.remove();
             if (err instanceof ConfigurationError || err instanceof LedgerError) throw err;
             const e = err as SqliteFailure;
             const problem = openProblem(e.code, file);
@@ -201,7 +206,10 @@ export class SqliteLedger implements Ledger {
         // Reads the header and every page: a file that is not a database, or is damaged or
         // truncated, is refused here, before anything is planned or sent.
         const check = db.pragma("quick_check", { simple: true });
-        if (check !== "ok") throw new ConfigurationError(this.where.source, openProblem("SQLITE_CORRUPT", this.where.file) + ` (SQLite: ${String(check)})`);
+        if (check !== "ok") {
+            const detail = String(check).split("\n").filter((l) => l && !l.startsWith("***")).slice(0, 2).join("; ");
+            throw new ConfigurationError(this.where.source, openProblem("SQLITE_CORRUPT", this.where.file) + ` (SQLite: ${detail.slice(0, 200)})`);
+        }
         const version = this.ownVersion();
         if (version !== undefined && version > SQLITE_SCHEMA_VERSION) {
             throw new ConfigurationError(
@@ -295,6 +303,7 @@ export class SqliteLedger implements Ledger {
 
     async close(): Promise<void> {
         if (this.db.open) this.db.close();
+        this.onClose?.();
     }
 
     // -----------------------------------------------------------------------
@@ -626,17 +635,46 @@ function makeFolder(dir: string, file: string, refuse: (m: string) => Configurat
         if (code === "ENOTDIR" || code === "EEXIST") {
             throw refuse(`${file} is below ${regularFileAbove(file) ?? dir}, which is a file, not a folder: give the ledger a path in a folder`);
         }
-        if (code === "EROFS") throw refuse(`cannot create the folder ${dir} for ${file}: the file system is read-only; give the ledger a path on a writable disk`);
+        // A recursive mkdir on a read-only file system may report ENOENT: ask the nearest existing folder.
+        let existing = dir;
+        while (!fs.existsSync(existing) && existing !== path.dirname(existing)) existing = path.dirname(existing);
+        let readOnly = code === "EROFS";
+        try {
+            fs.accessSync(existing, fs.constants.W_OK);
+        } catch (e) {
+            readOnly ||= (e as NodeJS.ErrnoException).code === "EROFS";
+        }
+        if (readOnly) throw refuse(`cannot create the folder ${dir} for ${file}: the file system is read-only; give the ledger a path on a writable disk`);
         if (code === "EACCES" || code === "EPERM") throw refuse(`cannot create the folder ${dir} for ${file}: permission denied; give the ledger a path this user can write`);
         throw refuse(`cannot create the folder ${dir} for ${file}: ${(err as Error).message}`);
     }
 }
 
-function openReadOnlyFallback(file: string, refuse: (m: string) => ConfigurationError): Database.Database {
+/** Why the ledger (or, for a new one, its folder) cannot be written, or undefined when it can. */
+function writeProblem(file: string, exists: boolean): string | undefined {
+    for (const target of exists ? [file, path.dirname(file)] : [path.dirname(file)]) {
+        try {
+            fs.accessSync(target, fs.constants.W_OK);
+        } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === "EROFS") return `${file} cannot be written (a read-only file system or file): give the ledger a path on a writable disk`;
+            if (code === "EACCES" || code === "EPERM") return `${target} cannot be written with this user's permissions: fix its permissions, or give the ledger a path this user can write`;
+        }
+    }
+    return undefined;
+}
+
+/** A private copy of a ledger (and its -wal, if any) in a temporary folder, for reading one on a read-only file system. */
+function readOnlyCopy(file: string, refuse: (m: string) => ConfigurationError): { file: string; remove: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-ledger-ro-"));
+    const remove = () => fs.rmSync(dir, { recursive: true, force: true });
     try {
-        return new Database(file, { readonly: true, fileMustExist: true });
+        const copy = path.join(dir, "ledger.sqlite");
+        fs.copyFileSync(file, copy);
+        if (fs.existsSync(`${file}-wal`)) fs.copyFileSync(`${file}-wal`, `${copy}-wal`);
+        return { file: copy, remove };
     } catch (err) {
-        const e = err as SqliteFailure;
-        throw refuse(openProblem(e.code, file) ?? `cannot open ${file}: ${e.message ?? String(err)}`);
+        remove();
+        throw refuse(`cannot read ${file}: ${(err as Error).message}`);
     }
 }
