@@ -88,8 +88,14 @@ export async function startPostgres(settings: PostgresOptions = {}): Promise<Tes
     const pwfile = path.join(dir, "pwfile");
     fs.writeFileSync(pwfile, `${TEST_PG_PASSWORD}\n`, { mode: 0o600 });
     if (root) {
-        const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
-        const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+        let uid: number;
+        let gid: number;
+        try {
+            uid = Number(execFileSync("id", ["-u", "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+            gid = Number(execFileSync("id", ["-g", "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+        } catch {
+            throw new Error("as root, the test server runs as the postgres user (PostgreSQL refuses to run as root), and there is no such user: install Debian's postgresql package, which creates it");
+        }
         for (const p of [dir, socketDir, pwfile]) fs.chownSync(p, uid, gid);
         fs.chmodSync(dir, 0o700);
     }
