@@ -8,8 +8,11 @@
  * runs the client's read-only operations against that profile with
  * DefaultAzureCredential (az login, workload identity...), through the same
  * code path as the emulator tests. It never writes. Without the switch the
- * suite is skipped (no machine here reaches Azure); every other integration
- * test uses the emulator, whose admin API real Azure does not have.
+ * suite is not registered at all, rather than reported as skipped: a skipped
+ * test reads as "a server was missing", and here nothing is missing, the run
+ * simply targets the emulator, like every other integration test (real Azure
+ * has no admin API to set up their state). A switch set to anything else is a
+ * mistake and fails the run instead of quietly testing the emulator.
  */
 import { expect } from "chai";
 import { createBillingClient } from "../../../provider/billing/client";
@@ -19,7 +22,15 @@ import { resolveSettings, settingsFromEnvironment } from "../../../provider/conf
 const target = process.env.AZURE_EMAIL_INVOICING_TEST_TARGET;
 const profileArg = process.env.AZURE_EMAIL_INVOICING_TEST_PROFILE ?? "";
 
-(target === "azure" ? describe : describe.skip)("billing client against real Azure (read-only)", function () {
+if (target !== undefined && target !== "" && target !== "azure" && target !== "emulator") {
+    describe("billing client against real Azure (read-only)", () => {
+        it("has a valid AZURE_EMAIL_INVOICING_TEST_TARGET", () => {
+            throw new Error(`AZURE_EMAIL_INVOICING_TEST_TARGET is '${target}': use 'azure' (real Azure, read-only) or leave it unset (the emulator)`);
+        });
+    });
+}
+
+if (target === "azure") describe("billing client against real Azure (read-only)", function () {
     this.timeout(120000);
     const [billingAccountName, billingProfileName] = profileArg.split("/");
     const ref = { billingAccountName, billingProfileName };
