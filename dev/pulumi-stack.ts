@@ -41,10 +41,14 @@ export function pulumiToolchain(): Promise<PulumiToolchain> {
 
 /**
  * Variables a test run keeps although their prefix is dropped: they say where
- * the Pulumi CLI is cached and which upstream language host to try, not what
+ * the Pulumi CLI is cached and which upstream Node.js and YAML language hosts to use, not what
  * a program does (scripts/pulumi/README.md, "Environment").
  */
-const TOOLCHAIN_SETTINGS = new Set(["AZURE_EMAIL_INVOICING_CACHE", "AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION"]);
+const TOOLCHAIN_SETTINGS = new Set([
+    "AZURE_EMAIL_INVOICING_CACHE",
+    "AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION",
+    "AZURE_EMAIL_INVOICING_PULUMI_YAML_VERSION",
+]);
 
 /**
  * `env` without the developer's own Azure, Pulumi and mail settings, so none

@@ -19,6 +19,9 @@
 # In every case a language host must be next to the CLI: upstream's if it came
 # with the CLI (or could be built from the proxy), otherwise our own
 # scripts/pulumi/language-host/pulumi-language-nodejs.js behind a shell wrapper.
+# The YAML language host, pulumi-language-yaml, comes with a normal install;
+# otherwise it is built from the Go module proxy into its own cache folder,
+# ${cache}/pulumi-language-yaml/v<version>/bin, and linked next to the CLI.
 #
 # Logs go to stderr; stdout carries only the answer. Exits non-zero with a
 # message saying what to do when Go is missing or the build fails.
@@ -31,7 +34,7 @@ mode=dir
 case "${1:-}" in
     "") ;;
     --env) mode=env ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
@@ -60,6 +63,15 @@ if [[ -z $lh_module_version && $version == 3.248.0 ]]; then
     lh_module_version=v3.0.0-20260624120734-a88168d865b7
 fi
 version_ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
+
+# pulumi-language-yaml: v1.25.0 is the newest release the Go module proxy
+# serves, and it runs YAML programs with the 3.248.0 CLI (the language host
+# protocol is the same). Built with its own go.mod, as `go install` does.
+yaml_version=${AZURE_EMAIL_INVOICING_PULUMI_YAML_VERSION:-1.25.0}
+[[ $yaml_version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "AZURE_EMAIL_INVOICING_PULUMI_YAML_VERSION must be x.y.z, got '$yaml_version'"
+yaml_module=github.com/pulumi/pulumi-yaml
+yaml_cache_dir="$cache_root/pulumi-language-yaml/v$yaml_version"
+yaml_bin_dir="$yaml_cache_dir/bin"
 
 # Writes an executable file only when its content changed, by renaming a
 # complete temporary file over it, so a concurrent reader never sees half a file.
@@ -100,38 +112,42 @@ exec node "$script" "$@"'
 exec node \"\${AZURE_EMAIL_INVOICING_LANGUAGE_HOST:-$host_js}\" \"\$@\""
 }
 
+# One lock per cache folder (the CLI's, the YAML host's): parallel runs wait
+# for one build instead of starting a second.
 lock_held=
+lock_dir=
 acquire_lock() {
-    mkdir -p "$cache_dir"
+    lock_dir=$1
+    mkdir -p "$lock_dir"
     if command -v flock >/dev/null 2>&1; then
-        exec 9>"$cache_dir/.lock"
+        exec 9>"$lock_dir/.lock"
         if ! flock -n 9; then
-            log "another ensure-pulumi run holds $cache_dir/.lock; waiting for it to finish"
+            log "another ensure-pulumi run holds $lock_dir/.lock; waiting for it to finish"
             flock 9
         fi
         lock_held=flock
     else
         # No flock (macOS): a lock directory holding the owner's pid; a dead owner's lock is stale.
         local said=
-        until mkdir "$cache_dir/.lock.d" 2>/dev/null; do
+        until mkdir "$lock_dir/.lock.d" 2>/dev/null; do
             local owner
-            owner=$(cat "$cache_dir/.lock.d/pid" 2>/dev/null || true)
+            owner=$(cat "$lock_dir/.lock.d/pid" 2>/dev/null || true)
             if [[ -n $owner ]] && ! kill -0 "$owner" 2>/dev/null; then
                 log "removing stale lock of dead process $owner"
-                rm -rf "$cache_dir/.lock.d"
+                rm -rf "$lock_dir/.lock.d"
                 continue
             fi
-            [[ -n $said ]] || { log "another ensure-pulumi run holds $cache_dir/.lock.d; waiting"; said=1; }
+            [[ -n $said ]] || { log "another ensure-pulumi run holds $lock_dir/.lock.d; waiting"; said=1; }
             sleep 2
         done
-        echo $$ >"$cache_dir/.lock.d/pid"
+        echo $$ >"$lock_dir/.lock.d/pid"
         lock_held=mkdir
     fi
 }
 release_lock() {
     case $lock_held in
         flock) exec 9>&- ;;
-        mkdir) rm -rf "$cache_dir/.lock.d" ;;
+        mkdir) rm -rf "$lock_dir/.lock.d" ;;
     esac
     lock_held=
 }
@@ -224,11 +240,43 @@ build_into_cache() {
     fi
     mv "$stage" "$bin_dir"
     log "Pulumi CLI v$version ready in $bin_dir after $((SECONDS - started))s"
+    rm -rf "$work"
+    trap release_lock EXIT
+}
+
+# Builds pulumi-language-yaml with `go install` (its own go.mod, as released)
+# into a throw-away folder, then moves the finished bin directory into place.
+build_yaml_into_cache() {
+    command -v go >/dev/null 2>&1 ||
+        die "pulumi-language-yaml v$yaml_version is not next to the CLI or in $yaml_bin_dir, and Go is not installed to build it.
+  Install Go >= 1.25, or install Pulumi the usual way (its install includes pulumi-language-yaml)."
+    local work buildlog started=$SECONDS
+    work=$(mktemp -d "$yaml_cache_dir/.build.XXXXXX")
+    buildlog="$yaml_cache_dir/last-build.log"
+    : >"$buildlog"
+    # shellcheck disable=SC2064 # expand now: these are this build's paths
+    trap "rm -rf '$work'; release_lock" EXIT
+    log "building pulumi-language-yaml v$yaml_version from the Go module proxy into $yaml_bin_dir"
+    log "(one-off; about 1.5 minutes on 2 cores; log: $buildlog)"
+    if ! (cd "$work" && GOWORK=off GOBIN="$work/bin" CGO_ENABLED=0 go install \
+        -ldflags "-X $yaml_module/pkg/version.Version=v$yaml_version" \
+        "$yaml_module/cmd/pulumi-language-yaml@v$yaml_version") >>"$buildlog" 2>&1; then
+        log "build failed after $((SECONDS - started))s; last lines of $buildlog:"
+        tail -n 25 "$buildlog" | sed 's/^/    /' >&2
+        die "could not build pulumi-language-yaml v$yaml_version. Check that the Go module proxy ($(go env GOPROXY)) is reachable."
+    fi
+    [[ -x $work/bin/pulumi-language-yaml ]] || die "go install left no pulumi-language-yaml in $work/bin (see $buildlog)"
+    if [[ -e $yaml_bin_dir ]]; then mv "$yaml_bin_dir" "$work/stale-bin"; fi
+    mv "$work/bin" "$yaml_bin_dir"
+    log "pulumi-language-yaml v$yaml_version ready in $yaml_bin_dir after $((SECONDS - started))s"
+    rm -rf "$work"
+    trap release_lock EXIT
 }
 
 # 1. A pulumi on PATH with the pinned version (a normal user install, or ours
 #    placed on PATH by pulumi.sh).
 tool_dir=
+extra_path=
 uses_our_host=
 if path_pulumi=$(command -v pulumi 2>/dev/null); then
     path_version=$(PULUMI_SKIP_UPDATE_CHECK=true "$path_pulumi" version 2>/dev/null || true)
@@ -253,7 +301,7 @@ fi
 # 2. The per-user cache; 3. a build into it.
 if [[ -z $tool_dir ]]; then
     if [[ ! -x $bin_dir/pulumi ]]; then
-        acquire_lock
+        acquire_lock "$cache_dir"
         # Another run may have finished the build while we waited for the lock.
         if [[ ! -x $bin_dir/pulumi ]]; then
             build_into_cache
@@ -262,6 +310,25 @@ if [[ -z $tool_dir ]]; then
     fi
     install_wrappers "$bin_dir"
     tool_dir=$bin_dir
+fi
+
+# The YAML language host: the one that came with the CLI (a normal install),
+# else ours, linked next to the CLI in the folders this script owns (the cache
+# and the PATH shim), so Pulumi finds it as a bundled plugin.
+if [[ ! -x $tool_dir/pulumi-language-yaml || -L $tool_dir/pulumi-language-yaml ]]; then
+    if [[ ! -x $yaml_bin_dir/pulumi-language-yaml ]]; then
+        acquire_lock "$yaml_cache_dir"
+        if [[ ! -x $yaml_bin_dir/pulumi-language-yaml ]]; then
+            build_yaml_into_cache
+        fi
+        release_lock
+    fi
+    if [[ $tool_dir == "$bin_dir" || $tool_dir == "$cache_dir/path-shim" ]]; then
+        ln -sfn "$yaml_bin_dir/pulumi-language-yaml" "$tool_dir/pulumi-language-yaml"
+    else
+        # A normal install without the YAML host (unusual): found on PATH instead.
+        extra_path=$yaml_bin_dir
+    fi
 fi
 
 if is_script "$tool_dir/pulumi-language-nodejs" && grep -q AZURE_EMAIL_INVOICING_LANGUAGE_HOST "$tool_dir/pulumi-language-nodejs"; then
@@ -277,7 +344,7 @@ fi
 # --env: what pulumi.sh exports and dev/pulumi-toolchain.ts passes to child processes.
 # Each default applies only when the caller has not set the variable.
 emit_default() { if [[ -z ${!1+set} ]]; then printf '%s=%s\n' "$1" "$2"; fi; }
-printf 'PATH=%s\n' "$tool_dir${PATH:+:$PATH}"
+printf 'PATH=%s\n' "$tool_dir${extra_path:+:$extra_path}${PATH:+:$PATH}"
 if [[ -n $uses_our_host ]]; then
     printf 'AZURE_EMAIL_INVOICING_LANGUAGE_HOST=%s\n' "$host_js"
 fi

@@ -15,6 +15,9 @@ import { ensurePulumi } from "../../dev/pulumi-toolchain";
 import { REPO_ROOT } from "../../dev/paths";
 import { TOOLCHAIN_TIMEOUT_MS, pulumiToolchain, testEnvironment } from "../../dev/pulumi-stack";
 
+/** The pulumi-language-yaml version ensure-pulumi.sh builds by default. */
+const YAML_VERSION = /AZURE_EMAIL_INVOICING_PULUMI_YAML_VERSION:-(\d+\.\d+\.\d+)/.exec(fs.readFileSync(path.join(REPO_ROOT, "scripts", "pulumi", "ensure-pulumi.sh"), "utf8"))![1];
+
 /** PATH without any folder holding a `pulumi`, so ensure-pulumi.sh consults its cache. */
 function pathWithoutPulumi(): string {
     return (process.env.PATH ?? "")
@@ -28,10 +31,13 @@ describe("e2e: the Pulumi toolchain of the test run", function () {
     let realPulumi: string;
     let tmp: string;
     let cacheBin: string;
+    let realYaml: string;
 
     before(async function () {
         this.timeout(TOOLCHAIN_TIMEOUT_MS);
-        realPulumi = fs.realpathSync((await pulumiToolchain()).bin);
+        const tools = await pulumiToolchain();
+        realPulumi = fs.realpathSync(tools.bin);
+        realYaml = fs.realpathSync(path.join(tools.binDir, "pulumi-language-yaml"));
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aei-toolchain-"));
         // A cache of our own that holds the CLI already (a link: no copy of 150 MB,
         // no build); ensure-pulumi.sh writes its two wrappers next to it.
@@ -39,6 +45,10 @@ describe("e2e: the Pulumi toolchain of the test run", function () {
         cacheBin = path.join(tmp, "cache", "pulumi", `v${version}`, "bin");
         fs.mkdirSync(cacheBin, { recursive: true });
         fs.symlinkSync(realPulumi, path.join(cacheBin, "pulumi"));
+        // And the YAML language host, in its own cache folder, as a build leaves it.
+        const yamlBin = path.join(tmp, "cache", "pulumi-language-yaml", `v${YAML_VERSION}`, "bin");
+        fs.mkdirSync(yamlBin, { recursive: true });
+        fs.symlinkSync(realYaml, path.join(yamlBin, "pulumi-language-yaml"));
     });
     after(() => {
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -49,6 +59,7 @@ describe("e2e: the Pulumi toolchain of the test run", function () {
             HOME: "/home/x",
             AZURE_EMAIL_INVOICING_CACHE: "/c",
             AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION: "v3.0.0-x",
+            AZURE_EMAIL_INVOICING_PULUMI_YAML_VERSION: "1.25.0",
             AZURE_EMAIL_INVOICING_TOKEN: "t",
             AZURE_EMAIL_INVOICING_ENDPOINT: "https://e",
             AZURE_CLIENT_SECRET: "s",
@@ -58,7 +69,12 @@ describe("e2e: the Pulumi toolchain of the test run", function () {
             INVOICE_MAIL_FROM: "a@b.co",
             UNSET: undefined,
         });
-        expect(env).to.deep.equal({ HOME: "/home/x", AZURE_EMAIL_INVOICING_CACHE: "/c", AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION: "v3.0.0-x" });
+        expect(env).to.deep.equal({
+            HOME: "/home/x",
+            AZURE_EMAIL_INVOICING_CACHE: "/c",
+            AZURE_EMAIL_INVOICING_LANGUAGE_HOST_MODULE_VERSION: "v3.0.0-x",
+            AZURE_EMAIL_INVOICING_PULUMI_YAML_VERSION: "1.25.0",
+        });
     });
 
     it("uses the CLI of the cache AZURE_EMAIL_INVOICING_CACHE names", async () => {
@@ -67,6 +83,10 @@ describe("e2e: the Pulumi toolchain of the test run", function () {
         expect(tools.binDir).to.equal(cacheBin);
         expect(tools.env.AZURE_EMAIL_INVOICING_CACHE).to.equal(cache);
         for (const f of ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) expect(fs.existsSync(path.join(cacheBin, f)), f).to.equal(true);
+        // The YAML host is linked next to the CLI from its own cache folder, so Pulumi finds it as a bundled plugin.
+        const yaml = path.join(cacheBin, "pulumi-language-yaml");
+        expect(fs.readlinkSync(yaml)).to.equal(path.join(cache, "pulumi-language-yaml", `v${YAML_VERSION}`, "bin", "pulumi-language-yaml"));
+        expect(fs.realpathSync(yaml)).to.equal(realYaml);
     });
 
     it("naming the default backend creates nothing; pulumi.sh creates it when it runs pulumi", () => {
