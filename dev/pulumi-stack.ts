@@ -89,7 +89,16 @@ export interface StackOptions {
      * costs about 1.5 s per command).
      */
     transpileOnly?: boolean;
+    /**
+     * Put this checkout's provider plugin (`bin/pulumi-resource-azure-email-invoicing`)
+     * first on PATH, where Pulumi looks for a plugin it has not installed.
+     * Default true; false for a test that installs the plugin instead.
+     */
+    pluginOnPath?: boolean;
 }
+
+/** The folder holding this checkout's `pulumi-resource-azure-email-invoicing`. */
+export const PLUGIN_BIN_DIR = path.join(REPO_ROOT, "bin");
 
 /** A stack of one program in its own temporary backend. */
 export class TestStack {
@@ -115,8 +124,10 @@ export class TestStack {
         fs.mkdirSync(this.backendDir);
         fs.mkdirSync(path.join(this.root, "home"));
         fs.mkdirSync(path.join(this.root, "project"));
+        const pathVar = options.pluginOnPath === false ? tools.env.PATH : `${PLUGIN_BIN_DIR}${path.delimiter}${tools.env.PATH ?? ""}`;
         this.env = {
             ...tools.env,
+            PATH: pathVar,
             PULUMI_BACKEND_URL: `file://${this.backendDir}`,
             PULUMI_HOME: path.join(this.root, "home"),
             PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
@@ -270,11 +281,16 @@ export interface Deployment {
 
 export const SETTING_TYPE = "pulumi-nodejs:dynamic/azure-email-invoicing:EmailInvoiceSetting";
 export const ASSIGNMENT_TYPE = "pulumi-nodejs:dynamic/azure-email-invoicing:InvoiceManagerAssignment";
+/** The provider plugin's resource types. */
+export const PLUGIN_SETTING_TYPE = "azure-email-invoicing:index:EmailInvoiceSetting";
+export const PLUGIN_ASSIGNMENT_TYPE = "azure-email-invoicing:index:InvoiceManagerAssignment";
+const OUR_TYPES = new Set([SETTING_TYPE, ASSIGNMENT_TYPE, PLUGIN_SETTING_TYPE, PLUGIN_ASSIGNMENT_TYPE]);
 
+/** Our resources in a deployment (dynamic or plugin), by name. */
 export function ourResourcesOf(deployment: Deployment): Map<string, StateResource> {
     const out = new Map<string, StateResource>();
     for (const r of deployment.resources ?? []) {
-        if (r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE) out.set(r.urn.split("::").pop()!, r);
+        if (OUR_TYPES.has(r.type)) out.set(r.urn.split("::").pop()!, r);
     }
     return out;
 }

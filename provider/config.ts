@@ -181,6 +181,63 @@ export function parseLimit(key: LimitKey, value: string): { ok: true; value: num
     return { ok: true, value: parsed };
 }
 
+/**
+ * The provider settings a Pulumi program sets: stack config
+ * `azure-email-invoicing:<key>`, or the inputs of an explicit provider
+ * resource. One schema per setting, described once; the provider plugin's
+ * schema (its `config` and `provider` sections) is generated from it, and
+ * both providers read these keys through {@link settingsFromStackConfig}.
+ */
+export const providerSettingsShape = {
+    endpoint: z
+        .string()
+        .optional()
+        .describe(`Azure Resource Manager endpoint (default ${DEFAULT_ARM_ENDPOINT}; environment ${ENV.endpoint}). Plain http only for a local emulator on loopback.`),
+    graphEndpoint: z
+        .string()
+        .optional()
+        .describe(
+            `Microsoft Graph endpoint (default ${DEFAULT_GRAPH_ENDPOINT}, or the ARM endpoint when that is a loopback emulator; environment ${ENV.graphEndpoint}).`,
+        ),
+    token: z
+        .string()
+        .optional()
+        .describe(`A static ARM bearer token (environment ${ENV.token}); without one, DefaultAzureCredential signs in. Set it as a secret.`),
+    graphToken: z
+        .string()
+        .optional()
+        .describe(
+            `A static Microsoft Graph bearer token (environment ${ENV.graphToken}); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.`,
+        ),
+    requestTimeout: z
+        .string()
+        .optional()
+        .describe(
+            `Longest one attempt of a request may take, as a duration such as 30s or 2m (default ${formatDuration(DEFAULT_LIMITS.requestTimeoutInMs)}; environment ${ENV.requestTimeout}).`,
+        ),
+    operationTimeout: z
+        .string()
+        .optional()
+        .describe(
+            `Longest a long-running operation is polled, as a duration (default ${formatDuration(DEFAULT_LIMITS.operationTimeoutInMs)}; environment ${ENV.operationTimeout}).`,
+        ),
+    maxDocumentSize: z
+        .string()
+        .optional()
+        .describe(
+            `Largest invoice document downloaded, as a size such as 25MB (default ${formatByteSize(DEFAULT_LIMITS.maxDocumentBytes)}; environment ${ENV.maxDocumentSize}).`,
+        ),
+    maxResponseSize: z
+        .string()
+        .optional()
+        .describe(
+            `Largest JSON body read from ARM or Graph, as a size (default ${formatByteSize(DEFAULT_LIMITS.maxResponseBytes)}; environment ${ENV.maxResponseSize}).`,
+        ),
+};
+
+/** Settings that are credentials: secrets in every SDK and in state. */
+export const SECRET_SETTINGS: ReadonlyArray<keyof typeof providerSettingsShape> = ["token", "graphToken"];
+
 /** True for 127.0.0.0/8, ::1 and localhost: the only places plain http is allowed. */
 export function isLoopbackHost(hostname: string): boolean {
     const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
@@ -241,7 +298,7 @@ export function settingsFromEnvironment(env: Record<string, string | undefined>)
     return layer;
 }
 
-/** Reads the stack-config layer from a getter (e.g. Pulumi's dynamic `Config.get`). */
+/** Reads the stack-config layer from a getter of `azure-email-invoicing:<key>` (e.g. Pulumi's dynamic `Config.get`). */
 export function settingsFromStackConfig(get: (key: string) => string | undefined): SettingsLayer {
     const layer: SettingsLayer = {};
     for (const key of LAYER_KEYS) {

@@ -21,41 +21,40 @@ export const MODULE = "azure-email-invoicing";
 export interface EmailInvoiceSettingArgs {
     /** Billing account name (the `name` from `az billing account list`), e.g. `<guid>:<guid>_2019-05-31`. Changing it replaces the resource. */
     billingAccountName: pulumi.Input<string>;
-    /** Billing profile name (the `name` from `az billing profile list`), e.g. `AB12-CD34-EF5-GH6`. Changing it replaces the resource. */
+    /** Billing profile name (the `name` from `az billing profile list`), e.g. `AB12-CD34-EF5-GH6`, not the display name. Changing it replaces the resource. */
     billingProfileName: pulumi.Input<string>;
-    /** The opt-in: true sends every invoice of the profile by email to its owners, contributors, readers, invoice managers and additional recipients. */
+    /** The opt-in (`invoiceEmailOptIn`): true sends every invoice of the profile by email to its owners, contributors, readers, invoice managers and additional recipients. */
     enabled: pulumi.Input<boolean>;
-    /** Additional recipients (`invoiceRecipients`). Normalised: trimmed, lower-cased, de-duplicated and sorted. Default: none. */
+    /** Additional recipients (`invoiceRecipients`), at most 100. Normalised: trimmed, lower-cased, de-duplicated and sorted. Default: none. */
     additionalRecipients?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
  * The invoice email preference of one billing profile (MCA or MPA): the
  * opt-in and the additional recipients. Needs the billing profile owner or
- * contributor role (or billing account owner or contributor).
- *
- * Delete restores the opt-in and recipients the profile had when this
- * resource was created.
+ * contributor role (or billing account owner or contributor). Delete restores
+ * the opt-in and recipients the profile had when this resource was created,
+ * or, for an imported resource, when it was imported.
  */
 export class EmailInvoiceSetting extends pulumi.dynamic.Resource {
     /** Billing account name. */
     declare public readonly billingAccountName: pulumi.Output<string>;
     /** Billing profile name. */
     declare public readonly billingProfileName: pulumi.Output<string>;
-    /** The live opt-in (`invoiceEmailOptIn`). */
+    /** The live opt-in (`invoiceEmailOptIn`), as Azure holds it. */
     declare public readonly enabled: pulumi.Output<boolean>;
     /** The live additional recipients (`invoiceRecipients`), normalised. */
     declare public readonly additionalRecipients: pulumi.Output<string[]>;
-    /** ARM id of the billing profile. */
+    /** ARM id of the billing profile (also the resource id). */
     declare public readonly billingProfileId: pulumi.Output<string>;
     /** Display name of the billing profile. */
     declare public readonly billingProfileDisplayName: pulumi.Output<string>;
-    /** The opt-in found at create; restored on delete. */
+    /** The opt-in the profile had when this resource was created (or imported); restored on delete. */
     declare public readonly priorEnabled: pulumi.Output<boolean>;
-    /** The recipients found at create; restored on delete. */
+    /** The recipients the profile had when this resource was created (or imported); restored on delete. */
     declare public readonly priorAdditionalRecipients: pulumi.Output<string[]>;
     /** Version of azure-email-invoicing that last wrote this resource's state. */
-    declare public readonly providerVersion: pulumi.Output<string>;
+    declare public readonly providerVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: EmailInvoiceSettingArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -96,34 +95,34 @@ export interface InvoiceManagerAssignmentArgs {
  * The "Invoice manager" role on one billing profile for one user: they can
  * view, download and pay its invoices, and receive invoice emails when the
  * profile is opted in. Needs the billing profile owner role (or billing
- * account owner).
- *
- * An existing assignment of the role to the same user is adopted, not
- * duplicated. Delete removes the assignment.
+ * account owner). An existing assignment of the role to the same user is
+ * adopted, not duplicated. Delete removes the assignment.
  */
 export class InvoiceManagerAssignment extends pulumi.dynamic.Resource {
+    /** Billing account name. */
     declare public readonly billingAccountName: pulumi.Output<string>;
+    /** Billing profile name. */
     declare public readonly billingProfileName: pulumi.Output<string>;
+    /** Which input named the user: `userEmailAddress` or `principalId`. */
+    declare public readonly principalSource: pulumi.Output<"userEmailAddress" | "principalId">;
     /** The user's email: the input, or Graph's `mail` when given by object id. */
     declare public readonly userEmailAddress: pulumi.Output<string | undefined>;
     /** The user's Entra object id. */
     declare public readonly principalId: pulumi.Output<string>;
     /** The user's tenant, as Azure records it. */
     declare public readonly principalTenantId: pulumi.Output<string | undefined>;
-    /** Which input named the user: `userEmailAddress` or `principalId`. */
-    declare public readonly principalSource: pulumi.Output<"userEmailAddress" | "principalId">;
     /** Full id of the profile's "Invoice manager" role definition. */
     declare public readonly roleDefinitionId: pulumi.Output<string>;
-    /** The assignment's name. */
+    /** The assignment's name, `<role guid>_<principal id>` on MCA. */
     declare public readonly billingRoleAssignmentName: pulumi.Output<string>;
-    /** The assignment's ARM id. */
+    /** The assignment's ARM id (also the resource id). */
     declare public readonly billingRoleAssignmentId: pulumi.Output<string>;
     /** When Azure created the assignment. */
     declare public readonly createdOn: pulumi.Output<string | undefined>;
-    /** True when an existing assignment was brought under management instead of created. */
+    /** True when an assignment that already existed was brought under management (adopted at create, or imported). */
     declare public readonly adopted: pulumi.Output<boolean>;
     /** Version of azure-email-invoicing that last wrote this resource's state. */
-    declare public readonly providerVersion: pulumi.Output<string>;
+    declare public readonly providerVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: InvoiceManagerAssignmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(

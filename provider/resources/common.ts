@@ -8,7 +8,9 @@ import type { dynamic } from "@pulumi/pulumi";
 import { z } from "zod";
 import { AzureApiError, ConfigurationError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
 import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
+import * as names from "../billing/names";
 import type { BillingProfileRef } from "../billing/names";
+import { PATHS, matchPath } from "../billing/paths";
 
 /**
  * The value Pulumi's engine sends for an input that is not known yet (during
@@ -161,4 +163,47 @@ export function packageVersion(): string {
         cachedVersion = (require("../../../package.json") as { version: string }).version;
     }
     return cachedVersion;
+}
+
+/**
+ * True when `read` is given only an id: `pulumi import` (and the plugin's
+ * import of an ARM id) sends no recorded state, whereas a refresh always has
+ * the outputs written at create.
+ */
+export function isImport(props: Record<string, unknown>): boolean {
+    return props.billingAccountName === undefined && props.billingProfileName === undefined;
+}
+
+/** Names from an ARM id read with a path template, each checked like the input it stands for; throws with the expected form otherwise. */
+function namesFromId(id: string, template: string, expected: string, kind: string): Record<string, string> {
+    const m = matchPath(template, id.trim().replace(/\/+$/, ""));
+    const ok =
+        m &&
+        names.billingAccountName.safeParse(m.billingAccountName).success &&
+        names.billingProfileName.safeParse(m.billingProfileName).success &&
+        (m.billingRoleAssignmentName === undefined || names.roleAssignmentName.safeParse(m.billingRoleAssignmentName).success);
+    if (!m || !ok) throw new Error(`cannot import ${kind} '${id}': the id must be ${expected}`);
+    return m;
+}
+
+/** The billing profile an EmailInvoiceSetting's import id (the profile's ARM id) names. */
+export function billingProfileRefFromId(id: string, kind: string): BillingProfileRef {
+    const m = namesFromId(
+        id,
+        PATHS.billingProfile,
+        "the billing profile's ARM id, /providers/Microsoft.Billing/billingAccounts/<account name>/billingProfiles/<profile name> (`id` in `az billing profile show`)",
+        kind,
+    );
+    return { billingAccountName: m.billingAccountName, billingProfileName: m.billingProfileName };
+}
+
+/** The profile and assignment name an InvoiceManagerAssignment's import id (the billing role assignment's ARM id) names. */
+export function roleAssignmentRefFromId(
+    id: string,
+    kind: string,
+): BillingProfileRef & { billingRoleAssignmentName: string } {
+    const expected =
+        "the billing role assignment's ARM id, /providers/Microsoft.Billing/billingAccounts/<account name>/billingProfiles/<profile name>/billingRoleAssignments/<assignment name> (`id` in `az billing role-assignment list`)";
+    const m = namesFromId(id, PATHS.billingRoleAssignment, expected, kind);
+    return { billingAccountName: m.billingAccountName, billingProfileName: m.billingProfileName, billingRoleAssignmentName: m.billingRoleAssignmentName };
 }

@@ -34,6 +34,8 @@ import {
     checkedInputs,
     changedProfileKeys,
     checkNames,
+    billingProfileRefFromId,
+    isImport,
     withPartialResource,
     writeMayHaveApplied,
     type CheckResult,
@@ -42,11 +44,23 @@ import {
 
 export const TYPE_NAME = "EmailInvoiceSetting";
 
-/** Input schemas, one per property, so `check` can report each property on its own. */
+/**
+ * Input schemas, one per property, so `check` can report each property on its
+ * own. Each description is the one the plugin's schema, the generated SDKs and
+ * `sdk/index.ts` show (a unit test holds them equal).
+ */
 export const inputShape = {
-    billingAccountName: names.billingAccountName,
-    billingProfileName: names.billingProfileName,
-    enabled: z.boolean({ error: "must be true (send invoices by email) or false (do not)" }),
+    billingAccountName: names.billingAccountName.describe(
+        "Billing account name (the `name` from `az billing account list`), e.g. `<guid>:<guid>_2019-05-31`. Changing it replaces the resource.",
+    ),
+    billingProfileName: names.billingProfileName.describe(
+        "Billing profile name (the `name` from `az billing profile list`), e.g. `AB12-CD34-EF5-GH6`, not the display name. Changing it replaces the resource.",
+    ),
+    enabled: z
+        .boolean({ error: "must be true (send invoices by email) or false (do not)" })
+        .describe(
+            "The opt-in (`invoiceEmailOptIn`): true sends every invoice of the profile by email to its owners, contributors, readers, invoice managers and additional recipients.",
+        ),
     additionalRecipients: z
         .array(z.string({ error: "must be an email address string" }).trim().pipe(names.emailAddress), {
             error: "must be a list of email addresses",
@@ -54,31 +68,38 @@ export const inputShape = {
         .max(100, { error: "has more than 100 addresses; use a distribution list" })
         .optional()
         .default([])
-        .transform(normaliseRecipients),
+        .transform(normaliseRecipients)
+        .describe(
+            "Additional recipients (`invoiceRecipients`), at most 100. Normalised: trimmed, lower-cased, de-duplicated and sorted. Default: none.",
+        ),
 };
 export const Inputs = z.object(inputShape);
 /** Inputs after `check`: validated and normalised. */
 export type Inputs = z.output<typeof Inputs>;
 
-/** What the resource records in state. */
-export const Outputs = z.looseObject({
-    billingAccountName: z.string(),
-    billingProfileName: z.string(),
-    /** The live opt-in. */
-    enabled: z.boolean(),
-    /** The live additional recipients, normalised. */
-    additionalRecipients: z.array(z.string()),
-    /** ARM id of the billing profile. */
-    billingProfileId: z.string(),
-    /** Display name of the billing profile. */
-    billingProfileDisplayName: z.string(),
-    /** The opt-in before this resource was created; restored on delete. */
-    priorEnabled: z.boolean(),
-    /** The recipients before this resource was created; restored on delete. */
-    priorAdditionalRecipients: z.array(z.string()),
-    /** Version of azure-email-invoicing that last wrote this state. */
-    providerVersion: z.string().optional(),
-});
+/**
+ * What the resource records in state. Its description is the resource's, as
+ * the plugin's schema and the generated SDKs show it.
+ */
+export const Outputs = z
+    .looseObject({
+        billingAccountName: z.string().describe("Billing account name."),
+        billingProfileName: z.string().describe("Billing profile name."),
+        enabled: z.boolean().describe("The live opt-in (`invoiceEmailOptIn`), as Azure holds it."),
+        additionalRecipients: z.array(z.string()).describe("The live additional recipients (`invoiceRecipients`), normalised."),
+        billingProfileId: z.string().describe("ARM id of the billing profile (also the resource id)."),
+        billingProfileDisplayName: z.string().describe("Display name of the billing profile."),
+        priorEnabled: z
+            .boolean()
+            .describe("The opt-in the profile had when this resource was created (or imported); restored on delete."),
+        priorAdditionalRecipients: z
+            .array(z.string())
+            .describe("The recipients the profile had when this resource was created (or imported); restored on delete."),
+        providerVersion: z.string().optional().describe("Version of azure-email-invoicing that last wrote this resource's state."),
+    })
+    .describe(
+        "The invoice email preference of one billing profile (MCA or MPA): the opt-in and the additional recipients. Needs the billing profile owner or contributor role (or billing account owner or contributor). Delete restores the opt-in and recipients the profile had when this resource was created, or, for an imported resource, when it was imported.",
+    );
 export type Outputs = z.output<typeof Outputs>;
 
 // ---------------------------------------------------------------------------
@@ -219,21 +240,33 @@ export function inputsFor(outs: Outputs): Inputs {
  * Reads the live values, and the inputs that describe them (see
  * {@link inputsFor}). Returns `undefined` when the billing profile no longer
  * exists, so Pulumi drops the resource from state on refresh.
+ *
+ * Import (`pulumi import` sends only the id, the billing profile's ARM id):
+ * the names come from the id, and the values found become the prior values,
+ * so a later delete leaves the profile as it was at import.
  */
 export async function read(
     client: BillingClient,
     id: string,
     props: Record<string, unknown>,
 ): Promise<{ id: string; props: Outputs; inputs: Inputs } | undefined> {
-    const old = migrateOutputs(props);
+    const importing = isImport(props);
+    const ref = importing ? billingProfileRefFromId(id, TYPE_NAME) : migrateOutputs(props);
     let profile;
     try {
-        profile = await client.tryGetBillingProfile(old);
+        profile = await client.tryGetBillingProfile(ref);
     } catch (err) {
-        throw operationError(`reading ${describe(old)}`, err);
+        throw operationError(`${importing ? "importing" : "reading"} ${describe(ref)}`, err, importing ? checkNames(ref) : undefined);
     }
     if (!profile) return undefined;
-    const outs = outputsFor(profile, old, old);
+    let prior: { priorEnabled: boolean; priorAdditionalRecipients: string[] };
+    if (importing) {
+        const found = invoiceEmailSettingsOf(profile);
+        prior = { priorEnabled: found.invoiceEmailOptIn, priorAdditionalRecipients: found.invoiceRecipients };
+    } else {
+        prior = ref as Outputs;
+    }
+    const outs = outputsFor(profile, ref, prior);
     return { id: profile.id || id, props: outs, inputs: inputsFor(outs) };
 }
 

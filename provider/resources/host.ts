@@ -17,31 +17,9 @@ import type { BillingClient } from "../billing/client";
 import { createBillingClient } from "../billing/client";
 import { resolveSettings, settingsFromEnvironment, settingsFromStackConfig, type SettingsLayer } from "../config";
 import { SHIM_ABI } from "./abi";
-import type { CheckResult, DiffResult } from "./common";
-import * as emailInvoiceSetting from "./emailInvoiceSetting";
-import * as invoiceManagerAssignment from "./invoiceManagerAssignment";
+import { RESOURCES, type ResourceKind } from "./registry";
 
-export type ResourceKind = typeof emailInvoiceSetting.TYPE_NAME | typeof invoiceManagerAssignment.TYPE_NAME;
-
-/** What one resource kind implements; the same shape for both. */
-interface ResourceModule {
-    check(news: Record<string, unknown>): CheckResult;
-    diff(olds: Record<string, unknown>, news: Record<string, unknown>): DiffResult;
-    create(client: BillingClient, news: Record<string, unknown>): Promise<Required<dynamic.CreateResult<Record<string, unknown>>>>;
-    /** `inputs`, when given, replace the inputs in state on refresh (the live values as inputs). */
-    read(
-        client: BillingClient,
-        id: string,
-        props: Record<string, unknown>,
-    ): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> } | undefined>;
-    update(client: BillingClient, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<Record<string, unknown>>;
-    remove(client: BillingClient, props: Record<string, unknown>): Promise<void>;
-}
-
-const MODULES: Record<ResourceKind, ResourceModule> = {
-    EmailInvoiceSetting: emailInvoiceSetting,
-    InvoiceManagerAssignment: invoiceManagerAssignment,
-};
+export type { ResourceKind };
 
 /** Process-wide connection state of the dynamic-provider process (never serialized). */
 const state: { stack?: SettingsLayer; client?: BillingClient } = {};
@@ -62,7 +40,7 @@ export function host(kind: ResourceKind, abi: number) {
             `this stack's ${kind} was written by a newer azure-email-invoicing (shim ABI ${abi}; this installation understands ${SHIM_ABI}): upgrade the azure-email-invoicing package`,
         );
     }
-    const impl = MODULES[kind];
+    const impl = RESOURCES[kind];
     if (!impl) throw new Error(`unknown azure-email-invoicing resource kind '${kind}'`);
     return {
         /** Needs only `config.get` of Pulumi's request (tests pass a plain getter). */

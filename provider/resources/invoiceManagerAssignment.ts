@@ -33,6 +33,8 @@ import {
     operationError,
     packageVersion,
     checkedInputs,
+    isImport,
+    roleAssignmentRefFromId,
     sameName,
     withPartialResource,
     writeMayHaveApplied,
@@ -44,41 +46,52 @@ export const TYPE_NAME = "InvoiceManagerAssignment";
 /** The role's `roleName` in the profile's role definitions (MCA and MPA). */
 export const INVOICE_MANAGER_ROLE_NAME = "Invoice manager";
 
+/** Input schemas, one per property; the descriptions are the ones every SDK shows (see emailInvoiceSetting.inputShape). */
 export const inputShape = {
-    billingAccountName: names.billingAccountName,
-    billingProfileName: names.billingProfileName,
+    billingAccountName: names.billingAccountName.describe("Billing account name. Changing it replaces the assignment."),
+    billingProfileName: names.billingProfileName.describe("Billing profile name. Changing it replaces the assignment."),
     userEmailAddress: z
         .string({ error: "must be an email address string" })
         .trim()
         .pipe(names.emailAddress)
         .transform((s) => s.toLowerCase())
-        .optional(),
-    principalId: names.guid.transform((s) => s.toLowerCase()).optional(),
-    principalTenantId: names.guid.transform((s) => s.toLowerCase()).optional(),
+        .optional()
+        .describe(
+            "The user's email (user principal name), resolved to an object id through Microsoft Graph at create. Give this or `principalId`.",
+        ),
+    principalId: names.guid
+        .transform((s) => s.toLowerCase())
+        .optional()
+        .describe("The user's Entra object id. Give this or `userEmailAddress`."),
+    principalTenantId: names.guid
+        .transform((s) => s.toLowerCase())
+        .optional()
+        .describe("The user's home tenant, with `principalId` only. Default: the billing account's tenant."),
 };
 export const Inputs = z.object(inputShape);
 export type Inputs = z.output<typeof Inputs>;
 
-export const Outputs = z.looseObject({
-    billingAccountName: z.string(),
-    billingProfileName: z.string(),
-    /** Which input named the principal: `userEmailAddress` or `principalId`. */
-    principalSource: z.enum(["userEmailAddress", "principalId"]),
-    /** The user's email: the input, or Graph's `mail` when the principal was given by id. */
-    userEmailAddress: z.string().optional(),
-    principalId: z.string(),
-    principalTenantId: z.string().optional(),
-    /** Full id of the "Invoice manager" role definition on this profile. */
-    roleDefinitionId: z.string(),
-    /** The assignment's name, `<role guid>_<principal id>` on MCA. */
-    billingRoleAssignmentName: z.string(),
-    /** The assignment's ARM id. */
-    billingRoleAssignmentId: z.string(),
-    createdOn: z.string().optional(),
-    /** True when an assignment that already existed was brought under management. */
-    adopted: z.boolean(),
-    providerVersion: z.string().optional(),
-});
+/** What the resource records in state; its description is the resource's. */
+export const Outputs = z
+    .looseObject({
+        billingAccountName: z.string().describe("Billing account name."),
+        billingProfileName: z.string().describe("Billing profile name."),
+        principalSource: z.enum(["userEmailAddress", "principalId"]).describe("Which input named the user: `userEmailAddress` or `principalId`."),
+        userEmailAddress: z.string().optional().describe("The user's email: the input, or Graph's `mail` when given by object id."),
+        principalId: z.string().describe("The user's Entra object id."),
+        principalTenantId: z.string().optional().describe("The user's tenant, as Azure records it."),
+        roleDefinitionId: z.string().describe("Full id of the profile's \"Invoice manager\" role definition."),
+        billingRoleAssignmentName: z.string().describe("The assignment's name, `<role guid>_<principal id>` on MCA."),
+        billingRoleAssignmentId: z.string().describe("The assignment's ARM id (also the resource id)."),
+        createdOn: z.string().optional().describe("When Azure created the assignment."),
+        adopted: z
+            .boolean()
+            .describe("True when an assignment that already existed was brought under management (adopted at create, or imported)."),
+        providerVersion: z.string().optional().describe("Version of azure-email-invoicing that last wrote this resource's state."),
+    })
+    .describe(
+        "The \"Invoice manager\" role on one billing profile for one user: they can view, download and pay its invoices, and receive invoice emails when the profile is opted in. Needs the billing profile owner role (or billing account owner). An existing assignment of the role to the same user is adopted, not duplicated. Delete removes the assignment.",
+    );
 export type Outputs = z.output<typeof Outputs>;
 
 // ---------------------------------------------------------------------------
@@ -285,8 +298,21 @@ export async function create(client: BillingClient, news: Record<string, unknown
     }
 }
 
-/** Reads the live assignment; `undefined` when it was removed out of band. */
-export async function read(client: BillingClient, id: string, props: Record<string, unknown>): Promise<{ id: string; props: Outputs } | undefined> {
+/**
+ * Reads the live assignment; `undefined` when it was removed out of band.
+ *
+ * Import (`pulumi import` sends only the id, the billing role assignment's
+ * ARM id): the profile and assignment come from the id, the assignment must
+ * hold the profile's Invoice manager role, and the inputs name the user by
+ * object id, which Azure records on every assignment (an email would need
+ * Graph, and a mailbox may not be the sign-in name).
+ */
+export async function read(
+    client: BillingClient,
+    id: string,
+    props: Record<string, unknown>,
+): Promise<{ id: string; props: Outputs; inputs?: Inputs } | undefined> {
+    if (isImport(props)) return importById(client, id);
     const old = migrateOutputs(props);
     let live;
     try {
@@ -301,6 +327,37 @@ export async function read(client: BillingClient, id: string, props: Record<stri
         adopted: old.adopted,
     });
     return { id: live.id || id, props: outs };
+}
+
+async function importById(client: BillingClient, id: string): Promise<{ id: string; props: Outputs; inputs: Inputs } | undefined> {
+    const ref = roleAssignmentRefFromId(id, TYPE_NAME);
+    const what = `importing ${describe(ref)}`;
+    let live, role;
+    try {
+        live = await client.tryGetRoleAssignment(ref, ref.billingRoleAssignmentName);
+        if (!live) return undefined;
+        role = await client.resolveRoleDefinition(ref, INVOICE_MANAGER_ROLE_NAME);
+    } catch (err) {
+        throw operationError(what, err, checkNames(ref));
+    }
+    if (!sameId(live.properties.roleDefinitionId, role.id)) {
+        throw new Error(`${what}: ${id} assigns the role ${live.properties.roleDefinitionId}, not the profile's ${INVOICE_MANAGER_ROLE_NAME} role (${role.id})`);
+    }
+    if (!live.properties.principalId) throw new Error(`${what}: Azure records no principalId on ${id}`);
+    const outs = outputsFor(live, {
+        billingAccountName: ref.billingAccountName,
+        billingProfileName: ref.billingProfileName,
+        principalSource: "principalId",
+        userEmailAddress: live.properties.userEmailAddress ?? undefined,
+        principalId: live.properties.principalId,
+        roleDefinitionId: role.id,
+        adopted: true,
+    });
+    return {
+        id: live.id || id,
+        props: outs,
+        inputs: { billingAccountName: ref.billingAccountName, billingProfileName: ref.billingProfileName, principalId: outs.principalId },
+    };
 }
 
 /** In-place update for inputs that still name the same principal: re-reads and records. */
