@@ -156,6 +156,11 @@ export class TestStack {
         }
     }
 
+    /** The environment of later commands (a copy). */
+    environment(): Record<string, string> {
+        return { ...this.env };
+    }
+
     /** Runs `pulumi <args>` in the program folder; never throws for a non-zero exit. */
     run(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CommandResult> {
         const env = { ...this.env, ...(options.env ?? {}) };
