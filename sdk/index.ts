@@ -57,24 +57,7 @@ export class EmailInvoiceSetting extends pulumi.dynamic.Resource {
     declare public readonly providerVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: EmailInvoiceSettingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            emailInvoiceSettingProvider,
-            name,
-            {
-                billingAccountName: args.billingAccountName,
-                billingProfileName: args.billingProfileName,
-                enabled: args.enabled,
-                additionalRecipients: args.additionalRecipients ?? [],
-                billingProfileId: undefined,
-                billingProfileDisplayName: undefined,
-                priorEnabled: undefined,
-                priorAdditionalRecipients: undefined,
-                providerVersion: undefined,
-            },
-            opts,
-            MODULE,
-            "EmailInvoiceSetting",
-        );
+        super(emailInvoiceSettingProvider, name, emailInvoiceSettingProps(args), opts, MODULE, "EmailInvoiceSetting");
     }
 }
 
@@ -125,26 +108,43 @@ export class InvoiceManagerAssignment extends pulumi.dynamic.Resource {
     declare public readonly providerVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: InvoiceManagerAssignmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            invoiceManagerAssignmentProvider,
-            name,
-            {
-                billingAccountName: args.billingAccountName,
-                billingProfileName: args.billingProfileName,
-                userEmailAddress: args.userEmailAddress,
-                principalId: args.principalId,
-                principalTenantId: args.principalTenantId,
-                principalSource: undefined,
-                roleDefinitionId: undefined,
-                billingRoleAssignmentName: undefined,
-                billingRoleAssignmentId: undefined,
-                createdOn: undefined,
-                adopted: undefined,
-                providerVersion: undefined,
-            },
-            opts,
-            MODULE,
-            "InvoiceManagerAssignment",
-        );
+        super(invoiceManagerAssignmentProvider, name, invoiceManagerAssignmentProps(args), opts, MODULE, "InvoiceManagerAssignment");
     }
+}
+
+/**
+ * The properties a resource registers: its inputs, and each output as
+ * `undefined` so that Pulumi gives the object an output property of that
+ * name. Shared by these classes and the provider plugin's (sdk/plugin.ts).
+ */
+export function emailInvoiceSettingProps(args: EmailInvoiceSettingArgs): pulumi.Inputs {
+    return {
+        billingAccountName: args.billingAccountName,
+        billingProfileName: args.billingProfileName,
+        enabled: args.enabled,
+        additionalRecipients: args.additionalRecipients ?? [],
+        billingProfileId: undefined,
+        billingProfileDisplayName: undefined,
+        priorEnabled: undefined,
+        priorAdditionalRecipients: undefined,
+        providerVersion: undefined,
+    };
+}
+
+/** See {@link emailInvoiceSettingProps}. */
+export function invoiceManagerAssignmentProps(args: InvoiceManagerAssignmentArgs): pulumi.Inputs {
+    return {
+        billingAccountName: args.billingAccountName,
+        billingProfileName: args.billingProfileName,
+        userEmailAddress: args.userEmailAddress,
+        principalId: args.principalId,
+        principalTenantId: args.principalTenantId,
+        principalSource: undefined,
+        roleDefinitionId: undefined,
+        billingRoleAssignmentName: undefined,
+        billingRoleAssignmentId: undefined,
+        createdOn: undefined,
+        adopted: undefined,
+        providerVersion: undefined,
+    };
 }

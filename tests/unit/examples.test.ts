@@ -16,7 +16,7 @@ describe("examples", () => {
     const examples = fs.readdirSync(examplesDir).filter((d) => fs.statSync(path.join(examplesDir, d)).isDirectory());
 
     it("each has its own Pulumi.yaml and README", () => {
-        expect(examples).to.include.members(["quickstart", "multi-profile", "ci", "azure-native"]);
+        expect(examples).to.include.members(["quickstart", "multi-profile", "ci", "azure-native", "yaml"]);
         for (const e of examples) {
             expect(fs.existsSync(path.join(examplesDir, e, "Pulumi.yaml")), `${e}/Pulumi.yaml`).to.equal(true);
             expect(fs.existsSync(path.join(examplesDir, e, "README.md")), `${e}/README.md`).to.equal(true);

@@ -6,11 +6,13 @@
 //   managerSecret (bool)        pass the manager's email as pulumi.secret(...)
 //   chain (bool)                take the assignment's profile name from the setting's output,
 //                               so it is unknown during the preview of a new stack
+//   plugin (bool)               the classes of azure-email-invoicing/plugin (the provider
+//                               plugin) instead of the dynamic ones
 "use strict";
 const pulumi = require("@pulumi/pulumi");
-const { EmailInvoiceSetting, InvoiceManagerAssignment } = require("azure-email-invoicing");
-
 const config = new pulumi.Config();
+const { EmailInvoiceSetting, InvoiceManagerAssignment } = require(config.getBoolean("plugin") ? "azure-email-invoicing/plugin" : "azure-email-invoicing");
+
 const billingAccountName = config.require("billingAccountName");
 const billingProfileName = config.require("billingProfileName");
 
