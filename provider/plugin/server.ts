@@ -22,9 +22,9 @@
  */
 import { createRequire } from "node:module";
 import type * as grpcTypes from "@grpc/grpc-js";
-import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";
-import * as anyproto from "google-protobuf/google/protobuf/any_pb";
-import * as structproto from "google-protobuf/google/protobuf/struct_pb";
+import type * as emptyTypes from "google-protobuf/google/protobuf/empty_pb";
+import type * as anyTypes from "google-protobuf/google/protobuf/any_pb";
+import type * as structTypes from "google-protobuf/google/protobuf/struct_pb";
 import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
@@ -33,21 +33,29 @@ import { packageVersion } from "../resources/common";
 import { checkConfig, diffConfig, type PluginProvider, type PropertyChange } from "./provider";
 import { schemaJson } from "./schema";
 
-/** The gRPC library the SDK's generated service definition was built with. */
-const grpc: typeof grpcTypes = createRequire(require.resolve("@pulumi/pulumi/package.json"))("@grpc/grpc-js");
+/**
+ * The gRPC and protobuf libraries of the @pulumi/pulumi the program brings
+ * (our peer dependency): the ones its generated classes were built with,
+ * wherever npm placed them.
+ */
+const fromSdk = createRequire(require.resolve("@pulumi/pulumi/package.json"));
+const grpc: typeof grpcTypes = fromSdk("@grpc/grpc-js");
+const emptyproto: typeof emptyTypes = fromSdk("google-protobuf/google/protobuf/empty_pb");
+const anyproto: typeof anyTypes = fromSdk("google-protobuf/google/protobuf/any_pb");
+const structproto: typeof structTypes = fromSdk("google-protobuf/google/protobuf/struct_pb");
 
 type Props = Record<string, unknown>;
 type Callback<T> = grpcTypes.sendUnaryData<T>;
 type Call<T> = grpcTypes.ServerUnaryCall<T, unknown>;
 
 /** A Struct as plain values; an absent Struct (an import's `Read`) is empty. */
-function plain(struct: structproto.Struct | undefined): Props {
+function plain(struct: structTypes.Struct | undefined): Props {
     return (struct?.toJavaScript() as Props | undefined) ?? {};
 }
 
 /** Plain values as a Struct, leaving out `undefined` (which a Struct cannot hold). */
-function struct(values: Props): structproto.Struct {
-    return structproto.Struct.fromJavaScript(JSON.parse(JSON.stringify(values)) as Record<string, structproto.JavaScriptValue>);
+function struct(values: Props): structTypes.Struct {
+    return structproto.Struct.fromJavaScript(JSON.parse(JSON.stringify(values)) as Record<string, structTypes.JavaScriptValue>);
 }
 
 function failures(list: Array<{ property: string; reason: string }>): provproto.CheckFailure[] {
@@ -176,16 +184,16 @@ export function serviceImplementation(provider: PluginProvider, env: Record<stri
                 return new provproto.UpdateResponse().setProperties(struct(outs));
             });
         },
-        delete(call: Call<provproto.DeleteRequest>, callback: Callback<emptyproto.Empty>) {
+        delete(call: Call<provproto.DeleteRequest>, callback: Callback<emptyTypes.Empty>) {
             answer(callback, async () => {
                 await provider.remove(call.request.getUrn(), plain(call.request.getProperties()));
                 return new emptyproto.Empty();
             });
         },
-        cancel(_call: Call<unknown>, callback: Callback<emptyproto.Empty>) {
+        cancel(_call: Call<unknown>, callback: Callback<emptyTypes.Empty>) {
             answer(callback, () => new emptyproto.Empty());
         },
-        attach(_call: Call<unknown>, callback: Callback<emptyproto.Empty>) {
+        attach(_call: Call<unknown>, callback: Callback<emptyTypes.Empty>) {
             answer(callback, () => new emptyproto.Empty());
         },
     };

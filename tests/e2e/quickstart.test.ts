@@ -11,7 +11,7 @@
  */
 import { expect } from "chai";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
-import { describeLog, heldAssignments, heldEmailSettings, heldInvoiceManagers, writes } from "./support/azure";
+import { describeLog, expectPreviewCallsNothing, heldAssignments, heldEmailSettings, heldInvoiceManagers, writes } from "./support/azure";
 import * as path from "path";
 import { REPO_ROOT } from "../../dev/paths";
 import { ASSIGNMENT_TYPE, EXAMPLES, SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
@@ -66,12 +66,7 @@ describe("e2e: quickstart example (provider configured by environment)", functio
     });
 
     it("a second preview reports no changes and makes no request to the billing API", async () => {
-        await emu.admin.clearRequests();
-        const r = await stack.preview(["--expect-no-changes"]);
-        expect(r.code, stack.transcript()).to.equal(0);
-        expect(r.output).to.match(/3 unchanged/);
-        const log = await emu.admin.requests();
-        expect(log, describeLog(log)).to.deep.equal([]);
+        await expectPreviewCallsNothing(emu, stack, 3);
     });
 
     it("an up with no changes makes no write", async () => {

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
-import { describeLog, heldEmailSettings, heldInvoiceManagers } from "./support/azure";
+import { describeLog, expectPreviewCallsNothing, heldEmailSettings, heldInvoiceManagers } from "./support/azure";
 import { EXAMPLES, PLUGIN_ASSIGNMENT_TYPE, PLUGIN_SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
 
 const ops = SEED.profiles.operations;
@@ -68,12 +68,7 @@ describe("e2e: Pulumi YAML through the provider plugin", function () {
         });
 
         it("a no-change preview reports no changes and makes no billing API request", async () => {
-            await emu.admin.clearRequests();
-            const r = await stack.preview(["--expect-no-changes"]);
-            expect(r.code, stack.transcript()).to.equal(0);
-            expect(r.output).to.match(/3 unchanged/);
-            const log = await emu.admin.requests();
-            expect(log, describeLog(log)).to.deep.equal([]);
+            await expectPreviewCallsNothing(emu, stack, 3);
         });
 
         it("a portal change fails the drift check naming the property and the recipient; refresh + up put it back", async () => {
@@ -164,12 +159,7 @@ describe("e2e: Pulumi YAML through the provider plugin", function () {
             expect(code).to.include(`principalId: ${victor.id}`);
             fs.writeFileSync(path.join(programDir, "Pulumi.yaml"), `name: imported\nruntime: yaml\n${code}`);
 
-            await emu.admin.clearRequests();
-            const preview = await stack.preview(["--expect-no-changes"]);
-            expect(preview.code, stack.transcript()).to.equal(0);
-            expect(preview.output).to.match(/3 unchanged/);
-            const previewLog = await emu.admin.requests();
-            expect(previewLog, describeLog(previewLog)).to.deep.equal([]);
+            await expectPreviewCallsNothing(emu, stack, 3);
         });
 
         it("an id that is not an ARM id fails the import naming the form it must have", async () => {

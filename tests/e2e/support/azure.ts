@@ -4,6 +4,7 @@
  * CLI's word for it.
  */
 import type { BillingProfileRef } from "../../../provider/billing/names";
+import { expect } from "chai";
 import type { RequestLogEntry, TestEmulator } from "../../support/emulator";
 
 /** The opt-in and recipients the emulator holds for a profile. */
@@ -44,4 +45,22 @@ export function writes(log: RequestLogEntry[]): RequestLogEntry[] {
 /** One line per request, for assertion messages. */
 export function describeLog(log: RequestLogEntry[]): string {
     return log.map((e) => `${e.method} ${e.path} -> ${e.status} (${e.operation ?? "?"})`).join("\n") || "(none)";
+}
+
+/**
+ * `pulumi preview --expect-no-changes` must pass with `unchanged` resources
+ * reported (the stack included) and not one request to the emulator: a
+ * no-change preview never calls Azure.
+ */
+export async function expectPreviewCallsNothing(
+    emu: TestEmulator,
+    stack: { preview(extra: string[]): Promise<{ code: number; output: string }>; transcript(): string },
+    unchanged: number,
+): Promise<void> {
+    await emu.admin.clearRequests();
+    const r = await stack.preview(["--expect-no-changes"]);
+    expect(r.code, stack.transcript()).to.equal(0);
+    expect(r.output).to.match(new RegExp(`${unchanged} unchanged`));
+    const log = await emu.admin.requests();
+    expect(log, describeLog(log)).to.deep.equal([]);
 }

@@ -12,7 +12,7 @@ import * as ts from "typescript";
 import { z } from "zod";
 import { packageSchema, schemaJson, typeToken, type PropertySpec } from "../../../provider/plugin/schema";
 import { RESOURCES, RESOURCE_KINDS, type ResourceKind } from "../../../provider/resources/registry";
-import { providerSettingsShape, SECRET_SETTINGS } from "../../../provider/config";
+import { providerSettingsShape, SECRET_SETTINGS, STACK_CONFIG } from "../../../provider/config";
 import { REPO_ROOT } from "../../support/paths";
 
 /** Whitespace as a reader sees it: a wrapped TSDoc paragraph equals the one-line description. */
@@ -150,6 +150,8 @@ describe("plugin: one schema for the plugin, the zod schemas and sdk/index.ts", 
     }
 
     it("the provider configuration is the dynamic provider's settings, the two tokens secret", () => {
+        // Every stack-config setting the dynamic provider reads is a described plugin setting too.
+        expect(Object.keys(providerSettingsShape), "a STACK_CONFIG key without a providerSettingsShape entry").to.deep.equal(Object.keys(STACK_CONFIG));
         expect(Object.keys(schema.config.variables)).to.deep.equal(Object.keys(providerSettingsShape));
         expect(schema.provider.inputProperties).to.deep.equal(schema.config.variables);
         for (const [key, spec] of Object.entries(schema.config.variables)) {
