@@ -44,11 +44,17 @@ host_js="$here/language-host/pulumi-language-nodejs.js"
 
 command -v node >/dev/null 2>&1 || die "node is not on PATH; install Node.js >= 20."
 
-# One source of truth for the version: the @pulumi/pulumi package we run programs with.
-sdk_pkg="$repo/node_modules/@pulumi/pulumi/package.json"
-[[ -f $sdk_pkg ]] || die "$sdk_pkg is missing; run 'npm ci' in $repo first."
-version=$(node -p 'require(process.argv[1]).version' "$sdk_pkg")
-[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "unexpected @pulumi/pulumi version '$version' in $sdk_pkg"
+# One source of truth for the version: the @pulumi/pulumi package we run
+# programs with. AZURE_EMAIL_INVOICING_PULUMI_VERSION overrides it: the Node 24
+# leg runs a newer SDK with the CLI the main leg built.
+if [[ -n ${AZURE_EMAIL_INVOICING_PULUMI_VERSION:-} ]]; then
+    version=$AZURE_EMAIL_INVOICING_PULUMI_VERSION
+else
+    sdk_pkg="$repo/node_modules/@pulumi/pulumi/package.json"
+    [[ -f $sdk_pkg ]] || die "$sdk_pkg is missing; run 'npm ci' in $repo first."
+    version=$(node -p 'require(process.argv[1]).version' "$sdk_pkg")
+fi
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "unexpected Pulumi version '$version'"
 
 cache_root=${AZURE_EMAIL_INVOICING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/azure-email-invoicing}
 cache_dir="$cache_root/pulumi/v$version"
