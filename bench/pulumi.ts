@@ -12,6 +12,8 @@
  * bench/programs/stack, each in its own temporary file backend:
  * - "ours": per profile one EmailInvoiceSetting and one
  *   InvoiceManagerAssignment (2N resources);
+ * - "plugin": the same 2N resources through the provider plugin
+ *   (`azure-email-invoicing/plugin`, served by `pulumi-resource-azure-email-invoicing`);
  * - "no-op": 2N dynamic resources with the same inputs whose provider only
  *   answers create: the engine's floor for that many dynamic resources.
  *
@@ -32,11 +34,28 @@ import type { RequestLogEntry } from "../emulator";
 import { adminCall } from "../dev/emulator-admin";
 import { renderTable } from "../cli/text";
 import { REPO_ROOT } from "../dev/paths";
-import { SETTING_TYPE, ASSIGNMENT_TYPE, TestStack, pulumiToolchain, type CommandResult, type StateResource } from "../dev/pulumi-stack";
+import {
+    SETTING_TYPE,
+    ASSIGNMENT_TYPE,
+    PLUGIN_SETTING_TYPE,
+    PLUGIN_ASSIGNMENT_TYPE,
+    TestStack,
+    pulumiToolchain,
+    type CommandResult,
+    type StateResource,
+} from "../dev/pulumi-stack";
 
 const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
 const MANAGER = "jane@contoso.com";
-type Mode = "ours" | "noop";
+type Mode = "ours" | "plugin" | "noop";
+const MODES: readonly Mode[] = ["ours", "plugin", "noop"];
+const MODE_LABEL: Record<Mode, string> = { ours: "dynamic", plugin: "plugin", noop: "no-op floor" };
+/** Which state entries are the stack's 2N resources, per mode. */
+const OF_MODE: Record<Mode, (r: StateResource) => boolean> = {
+    ours: (r) => r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE,
+    plugin: (r) => r.type === PLUGIN_SETTING_TYPE || r.type === PLUGIN_ASSIGNMENT_TYPE,
+    noop: (r) => r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
+};
 
 /** The Pulumi version of the engine measured: the CLI is built at the @pulumi/pulumi pin (scripts/pulumi/README.md). */
 const PULUMI_VERSION = (require("@pulumi/pulumi/package.json") as { version: string }).version;
@@ -69,7 +88,7 @@ async function main(argv: string[]): Promise<void> {
 
     const stacks = {} as Record<Mode, TestStack>;
     try {
-        for (const mode of ["ours", "noop"] as const) {
+        for (const mode of MODES) {
             const stack = await TestStack.create({
                 programDir: PROGRAM,
                 stack: `bench-${mode}`,
@@ -85,10 +104,10 @@ async function main(argv: string[]): Promise<void> {
         const labels = ["up (create)", "preview (no change)", "refresh", "destroy"] as const;
         type Label = (typeof labels)[number];
         const results = {} as Record<Label, Record<Mode, Measured>>;
-        for (const l of labels) results[l] = { ours: { ms: [], calls: [] }, noop: { ms: [], calls: [] } };
-        /** Runs one operation on both stacks, ours first; keeps the request log of the first cycle. */
+        for (const l of labels) results[l] = { ours: { ms: [], calls: [] }, plugin: { ms: [], calls: [] }, noop: { ms: [], calls: [] } };
+        /** Runs one operation on each stack in turn; keeps the request log of the first cycle. */
         const measure = async (label: Label, cycle: number, run: (s: TestStack) => Promise<CommandResult>) => {
-            for (const mode of ["ours", "noop"] as const) {
+            for (const mode of MODES) {
                 await adminCall(emulator.url, "DELETE", "requests");
                 process.stderr.write(`[bench] cycle ${cycle + 1}/${repeat}: ${label} (${mode})...`);
                 const t0 = process.hrtime.bigint();
@@ -106,11 +125,9 @@ async function main(argv: string[]): Promise<void> {
         for (let cycle = 0; cycle < repeat; cycle++) {
             await measure("up (create)", cycle, (s) => s.up());
             if (cycle === 0) {
-                for (const mode of ["ours", "noop"] as const) {
+                for (const mode of MODES) {
                     const { text, deployment } = await stacks[mode].exportState();
-                    const ours = (deployment.resources ?? []).filter((r: StateResource) =>
-                        mode === "ours" ? r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE : r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
-                    );
+                    const ours = (deployment.resources ?? []).filter(OF_MODE[mode]);
                     if (ours.length !== 2 * n) throw new Error(`${mode}: ${ours.length} resources in state, expected ${2 * n}`);
                     const bytes = ours.map((r) => JSON.stringify(r).length);
                     const provider = ours.map((r) => String(r.inputs?.__provider ?? "").length);
@@ -134,27 +151,35 @@ async function main(argv: string[]): Promise<void> {
             `Pulumi ${PULUMI_VERSION} engine, ${n} billing profiles: ${resources} resources per stack (${os.cpus().length} cores, Node ${process.version}; median of ${repeat} cycles of up, preview, refresh, destroy)`,
         );
         out.push("");
+        const ratio = (x: number, floor: number) => (x / floor).toFixed(2);
         const rows = Object.entries(results).map(([label, r]) => {
-            const ours = median(r.ours.ms);
             const floor = median(r.noop.ms);
-            const calls = r.ours.calls;
-            const writes = calls.filter((c) => c.method !== "GET").length;
-            return [
-                label,
-                seconds(ours),
-                seconds(floor),
-                `${ours >= floor ? "+" : ""}${seconds(ours - floor)}`,
-                `${((ours - floor) / resources).toFixed(1)}`,
-                String(calls.length),
-                String(writes),
-                (calls.length / resources).toFixed(1),
-            ];
+            const cells = [label];
+            for (const mode of ["ours", "plugin"] as const) cells.push(seconds(median(r[mode].ms)));
+            cells.push(seconds(floor));
+            for (const mode of ["ours", "plugin"] as const) cells.push(ratio(median(r[mode].ms), floor));
+            for (const mode of ["ours", "plugin"] as const) {
+                const calls = r[mode].calls;
+                cells.push(`${calls.length} (${calls.filter((c) => c.method !== "GET").length})`);
+            }
+            cells.push((r.plugin.calls.length / resources).toFixed(1));
+            return cells;
         });
         out.push(
             renderTable(
-                ["operation", "ours (s)", "no-op floor (s)", "overhead (s)", "overhead ms/resource", "billing API calls", "of which writes", "calls/resource"],
+                [
+                    "operation",
+                    "dynamic (s)",
+                    "plugin (s)",
+                    "no-op floor (s)",
+                    "dynamic / floor",
+                    "plugin / floor",
+                    "billing API calls, dynamic (writes)",
+                    "plugin (writes)",
+                    "plugin calls/resource",
+                ],
                 rows,
-                { rightAlign: [1, 2, 3, 4, 5, 6, 7] },
+                { rightAlign: [1, 2, 3, 4, 5, 6, 7, 8] },
             ),
         );
         out.push("");
@@ -163,18 +188,24 @@ async function main(argv: string[]): Promise<void> {
             for (const c of calls) m.set(c.operation ?? `${c.method} ?`, (m.get(c.operation ?? `${c.method} ?`) ?? 0) + 1);
             return [...m.entries()].map(([k, v]) => `${k} ${v}`).join(", ") || "none";
         };
-        out.push(renderTable(["operation", "billing API calls by API operation (ours)"], Object.entries(results).map(([label, r]) => [label, byOp(r.ours.calls)])));
+        out.push(
+            renderTable(
+                ["operation", "billing API calls by API operation (dynamic)", "(plugin)"],
+                Object.entries(results).map(([label, r]) => [label, byOp(r.ours.calls), byOp(r.plugin.calls)]),
+            ),
+        );
         out.push("");
         out.push(
             renderTable(
-                ["state", "bytes/resource", "of which __provider (x2: inputs and outputs)", "checkpoint bytes"],
-                (["ours", "noop"] as const).map((mode) => [
-                    mode === "ours" ? "ours" : "no-op",
+                ["state", "bytes/resource", "ratio to floor", "of which __provider (x2: inputs and outputs)", "checkpoint bytes"],
+                MODES.map((mode) => [
+                    MODE_LABEL[mode],
                     state[mode].perResource.toFixed(0),
+                    ratio(state[mode].perResource, state.noop.perResource),
                     `${state[mode].provider.toFixed(0)} x2`,
                     String(state[mode].total),
                 ]),
-                { rightAlign: [1, 3] },
+                { rightAlign: [1, 2, 4] },
             ),
         );
         process.stdout.write(out.join("\n") + "\n");

@@ -1,18 +1,18 @@
 // Stack config (project namespace):
-//   mode                "ours" (default) or "noop"
+//   mode                "ours" (default, the dynamic provider), "plugin" (the provider plugin) or "noop"
 //   billingAccountName  the account of the profiles
 //   profiles            JSON list of billing profile names
 //   manager             the Invoice manager's email
 // "ours": per profile, an EmailInvoiceSetting (opt-in, one recipient) and an
 // InvoiceManagerAssignment. "noop": per profile, two dynamic resources with the
 // same inputs whose provider does nothing (no diff, no read: the engine's own
-// input comparison), which is the least any dynamic resource costs.
+// input comparison), which is the least any dynamic resource costs. "plugin":
+// the same two resources as "ours", from azure-email-invoicing/plugin.
 "use strict";
 const pulumi = require("@pulumi/pulumi");
-const { EmailInvoiceSetting, InvoiceManagerAssignment } = require("azure-email-invoicing");
-
 const config = new pulumi.Config();
 const mode = config.get("mode") ?? "ours";
+const { EmailInvoiceSetting, InvoiceManagerAssignment } = require(mode === "plugin" ? "azure-email-invoicing/plugin" : "azure-email-invoicing");
 const billingAccountName = config.require("billingAccountName");
 const profiles = config.requireObject("profiles");
 const manager = config.require("manager");
