@@ -22,7 +22,7 @@ import {
     TOOLCHAIN_TIMEOUT_MS,
     TestStack,
     pulumiToolchain,
-} from "./support/pulumi";
+} from "../../dev/pulumi-stack";
 
 const ops = SEED.profiles.operations;
 

@@ -12,9 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
-import { REPO_ROOT } from "../support/paths";
+import { REPO_ROOT } from "../../dev/paths";
 import { heldEmailSettings, heldInvoiceManagers } from "./support/azure";
-import { EXAMPLES, PLUGIN_BIN_DIR, PLUGIN_SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
+import { EXAMPLES, PLUGIN_BIN_DIR, PLUGIN_SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
 const version = (require(path.join(REPO_ROOT, "package.json")) as { version: string }).version;
 const ops = SEED.profiles.operations;

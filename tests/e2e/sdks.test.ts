@@ -13,8 +13,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../support/paths";
-import { PROGRAMS } from "./support/pulumi";
+import { REPO_ROOT } from "../../dev/paths";
+import { PROGRAMS } from "../../dev/pulumi-stack";
 
 /** The Pulumi SDK version to pair with: the one this repository pins. */
 const PULUMI_VERSION = (require("@pulumi/pulumi/package.json") as { version: string }).version;

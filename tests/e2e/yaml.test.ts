@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { describeLog, expectPreviewCallsNothing, heldEmailSettings, heldInvoiceManagers } from "./support/azure";
-import { EXAMPLES, PLUGIN_ASSIGNMENT_TYPE, PLUGIN_SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "./support/pulumi";
+import { EXAMPLES, PLUGIN_ASSIGNMENT_TYPE, PLUGIN_SETTING_TYPE, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
 const ops = SEED.profiles.operations;
 const research = SEED.profiles.research;

@@ -45,6 +45,14 @@ type providerArgs struct {
 	GraphEndpoint *string `pulumi:"graphEndpoint"`
 	// A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
 	GraphToken *string `pulumi:"graphToken"`
+	// Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+	MaxDocumentSize *string `pulumi:"maxDocumentSize"`
+	// Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+	MaxResponseSize *string `pulumi:"maxResponseSize"`
+	// Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+	OperationTimeout *string `pulumi:"operationTimeout"`
+	// Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
+	RequestTimeout *string `pulumi:"requestTimeout"`
 	// A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
 	Token *string `pulumi:"token"`
 }
@@ -57,6 +65,14 @@ type ProviderArgs struct {
 	GraphEndpoint pulumi.StringPtrInput
 	// A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
 	GraphToken pulumi.StringPtrInput
+	// Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+	MaxDocumentSize pulumi.StringPtrInput
+	// Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+	MaxResponseSize pulumi.StringPtrInput
+	// Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+	OperationTimeout pulumi.StringPtrInput
+	// Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
+	RequestTimeout pulumi.StringPtrInput
 	// A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
 	Token pulumi.StringPtrInput
 }

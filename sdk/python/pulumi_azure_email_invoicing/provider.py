@@ -22,6 +22,10 @@ class ProviderArgs:
                  endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_token: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_document_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_response_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 operation_timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 request_timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  token: pulumi.Input[Optional[_builtins.str]] = None):
         """
         The set of arguments for constructing a Provider resource.
@@ -29,6 +33,10 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] endpoint: Azure Resource Manager endpoint (default https://management.azure.com; environment AZURE_EMAIL_INVOICING_ENDPOINT). Plain http only for a local emulator on loopback.
         :param pulumi.Input[_builtins.str] graph_endpoint: Microsoft Graph endpoint (default https://graph.microsoft.com, or the ARM endpoint when that is a loopback emulator; environment AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT).
         :param pulumi.Input[_builtins.str] graph_token: A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
+        :param pulumi.Input[_builtins.str] max_document_size: Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+        :param pulumi.Input[_builtins.str] max_response_size: Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+        :param pulumi.Input[_builtins.str] operation_timeout: Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+        :param pulumi.Input[_builtins.str] request_timeout: Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
         :param pulumi.Input[_builtins.str] token: A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
         """
         if endpoint is not None:
@@ -37,6 +45,14 @@ class ProviderArgs:
             pulumi.set(__self__, "graph_endpoint", graph_endpoint)
         if graph_token is not None:
             pulumi.set(__self__, "graph_token", graph_token)
+        if max_document_size is not None:
+            pulumi.set(__self__, "max_document_size", max_document_size)
+        if max_response_size is not None:
+            pulumi.set(__self__, "max_response_size", max_response_size)
+        if operation_timeout is not None:
+            pulumi.set(__self__, "operation_timeout", operation_timeout)
+        if request_timeout is not None:
+            pulumi.set(__self__, "request_timeout", request_timeout)
         if token is not None:
             pulumi.set(__self__, "token", token)
 
@@ -77,6 +93,54 @@ class ProviderArgs:
         pulumi.set(self, "graph_token", value)
 
     @_builtins.property
+    @pulumi.getter(name="maxDocumentSize")
+    def max_document_size(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+        """
+        return pulumi.get(self, "max_document_size")
+
+    @max_document_size.setter
+    def max_document_size(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "max_document_size", value)
+
+    @_builtins.property
+    @pulumi.getter(name="maxResponseSize")
+    def max_response_size(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+        """
+        return pulumi.get(self, "max_response_size")
+
+    @max_response_size.setter
+    def max_response_size(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "max_response_size", value)
+
+    @_builtins.property
+    @pulumi.getter(name="operationTimeout")
+    def operation_timeout(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+        """
+        return pulumi.get(self, "operation_timeout")
+
+    @operation_timeout.setter
+    def operation_timeout(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "operation_timeout", value)
+
+    @_builtins.property
+    @pulumi.getter(name="requestTimeout")
+    def request_timeout(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
+        """
+        return pulumi.get(self, "request_timeout")
+
+    @request_timeout.setter
+    def request_timeout(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "request_timeout", value)
+
+    @_builtins.property
     @pulumi.getter
     def token(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -98,6 +162,10 @@ class Provider(pulumi.ProviderResource):
                  endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_token: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_document_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_response_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 operation_timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 request_timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  token: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         """
@@ -108,6 +176,10 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] endpoint: Azure Resource Manager endpoint (default https://management.azure.com; environment AZURE_EMAIL_INVOICING_ENDPOINT). Plain http only for a local emulator on loopback.
         :param pulumi.Input[_builtins.str] graph_endpoint: Microsoft Graph endpoint (default https://graph.microsoft.com, or the ARM endpoint when that is a loopback emulator; environment AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT).
         :param pulumi.Input[_builtins.str] graph_token: A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
+        :param pulumi.Input[_builtins.str] max_document_size: Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+        :param pulumi.Input[_builtins.str] max_response_size: Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+        :param pulumi.Input[_builtins.str] operation_timeout: Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+        :param pulumi.Input[_builtins.str] request_timeout: Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
         :param pulumi.Input[_builtins.str] token: A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
         """
         ...
@@ -137,6 +209,10 @@ class Provider(pulumi.ProviderResource):
                  endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_token: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_document_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_response_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 operation_timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 request_timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  token: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -150,6 +226,10 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["endpoint"] = endpoint
             __props__.__dict__["graph_endpoint"] = graph_endpoint
             __props__.__dict__["graph_token"] = None if graph_token is None else pulumi.Output.secret(graph_token)
+            __props__.__dict__["max_document_size"] = max_document_size
+            __props__.__dict__["max_response_size"] = max_response_size
+            __props__.__dict__["operation_timeout"] = operation_timeout
+            __props__.__dict__["request_timeout"] = request_timeout
             __props__.__dict__["token"] = None if token is None else pulumi.Output.secret(token)
         super(Provider, __self__).__init__(
             'azure-email-invoicing',

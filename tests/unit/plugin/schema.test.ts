@@ -13,7 +13,7 @@ import { z } from "zod";
 import { packageSchema, schemaJson, typeToken, type PropertySpec } from "../../../provider/plugin/schema";
 import { RESOURCES, RESOURCE_KINDS, type ResourceKind } from "../../../provider/resources/registry";
 import { providerSettingsShape, SECRET_SETTINGS, STACK_CONFIG } from "../../../provider/config";
-import { REPO_ROOT } from "../../support/paths";
+import { REPO_ROOT } from "../../../dev/paths";
 
 /** Whitespace as a reader sees it: a wrapped TSDoc paragraph equals the one-line description. */
 const words = (s: string | undefined) => (s ?? "").replace(/\s+/g, " ").trim();

@@ -26,6 +26,26 @@ func GetGraphToken(ctx *pulumi.Context) string {
 	return config.Get(ctx, "azure-email-invoicing:graphToken")
 }
 
+// Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+func GetMaxDocumentSize(ctx *pulumi.Context) string {
+	return config.Get(ctx, "azure-email-invoicing:maxDocumentSize")
+}
+
+// Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+func GetMaxResponseSize(ctx *pulumi.Context) string {
+	return config.Get(ctx, "azure-email-invoicing:maxResponseSize")
+}
+
+// Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+func GetOperationTimeout(ctx *pulumi.Context) string {
+	return config.Get(ctx, "azure-email-invoicing:operationTimeout")
+}
+
+// Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
+func GetRequestTimeout(ctx *pulumi.Context) string {
+	return config.Get(ctx, "azure-email-invoicing:requestTimeout")
+}
+
 // A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
 func GetToken(ctx *pulumi.Context) string {
 	return config.Get(ctx, "azure-email-invoicing:token")

@@ -29,6 +29,26 @@ graphToken: Optional[str]
 A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
 """
 
+maxDocumentSize: Optional[str]
+"""
+Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+"""
+
+maxResponseSize: Optional[str]
+"""
+Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+"""
+
+operationTimeout: Optional[str]
+"""
+Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+"""
+
+requestTimeout: Optional[str]
+"""
+Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
+"""
+
 token: Optional[str]
 """
 A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.

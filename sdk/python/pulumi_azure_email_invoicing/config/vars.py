@@ -42,6 +42,34 @@ class _ExportableConfig(types.ModuleType):
         return __config__.get('graphToken')
 
     @_builtins.property
+    def max_document_size(self) -> Optional[str]:
+        """
+        Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+        """
+        return __config__.get('maxDocumentSize')
+
+    @_builtins.property
+    def max_response_size(self) -> Optional[str]:
+        """
+        Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
+        """
+        return __config__.get('maxResponseSize')
+
+    @_builtins.property
+    def operation_timeout(self) -> Optional[str]:
+        """
+        Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+        """
+        return __config__.get('operationTimeout')
+
+    @_builtins.property
+    def request_timeout(self) -> Optional[str]:
+        """
+        Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
+        """
+        return __config__.get('requestTimeout')
+
+    @_builtins.property
     def token(self) -> Optional[str]:
         """
         A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
