@@ -75,6 +75,14 @@ describe("plugin: provider configuration", () => {
         expect(g.reason).to.include("whitespace");
     });
 
+    it("checks the request limits as the dynamic provider reads them", () => {
+        expect(checkConfig({ requestTimeout: "30s", operationTimeout: "20m", maxDocumentSize: "50MB", maxResponseSize: "8MiB" }, {})).to.deep.equal([]);
+        const [f] = checkConfig({ requestTimeout: "soon" }, {});
+        expect(f.property).to.equal("requestTimeout");
+        expect(f.reason).to.include("is not a duration");
+        expect(checkConfig({ maxDocumentSize: "25" }, {})[0].property).to.equal("maxDocumentSize");
+    });
+
     it("leaves unknown settings (outputs of other resources, in preview) alone", () => {
         expect(checkConfig({ endpoint: UNKNOWN }, {})).to.deep.equal([]);
     });
