@@ -3,9 +3,9 @@
  * touching Azure: the program switches from `azure-email-invoicing` to
  * `azure-email-invoicing/plugin` (whose classes alias the dynamic types), and
  * the next preview and up make no billing API call, keep the values recorded
- * at create (so destroy still restores what the first up found), and leave
- * the state under the plugin; a refresh then drops the dynamic provider's
- * code from the outputs.
+ * at create (so destroy still restores what the first up found), keep a
+ * secret input secret, and leave the state under the plugin; a refresh then
+ * drops the dynamic provider's code from the outputs.
  *
  * Program: tests/e2e/programs/configurable (config `plugin`).
  */
@@ -39,9 +39,11 @@ describe("e2e: moving a stack from the dynamic provider to the plugin", function
             programDir: path.join(PROGRAMS, "configurable"),
             env: { AZURE_EMAIL_INVOICING_ENDPOINT: emu.url, AZURE_EMAIL_INVOICING_TOKEN: emu.token("alice") },
         });
-        for (const [k, v] of Object.entries({ billingAccountName: ops.billingAccountName, billingProfileName: ops.billingProfileName, manager: "jane@contoso.com", recipients: JSON.stringify(["ap@contoso.com"]) })) {
+        for (const [k, v] of Object.entries({ billingAccountName: ops.billingAccountName, billingProfileName: ops.billingProfileName, managerSecret: "true", recipients: JSON.stringify(["ap@contoso.com"]) })) {
             await stack.config(k, v);
         }
+        // The manager's email is a secret (config and input): it must stay one under the plugin.
+        await stack.config("manager", "jane@contoso.com", { secret: true });
         await emu.client("bob").updateInvoiceEmailSettings(ops, { invoiceEmailOptIn: false, invoiceRecipients: ["legacy-ap@contoso.com"] });
         const up = await stack.up();
         expect(up.code, stack.transcript()).to.equal(0);
@@ -79,6 +81,16 @@ describe("e2e: moving a stack from the dynamic provider to the plugin", function
         const { text } = await stack.exportState();
         expect(text).to.not.include("__provider");
         expect(text).to.not.include("pulumi-nodejs");
+    });
+
+    it("a secret input stays secret through the plugin's reads: ciphertext in inputs and outputs, the email nowhere in plain text", async () => {
+        const manager = (await stack.ourResources()).get("manager")!;
+        expect(manager.type).to.equal(PLUGIN_ASSIGNMENT_TYPE);
+        for (const side of ["inputs", "outputs"] as const) {
+            expect(manager[side]!.userEmailAddress, `${side}.userEmailAddress`).to.be.an("object").with.property("ciphertext").that.is.a("string");
+        }
+        expect(stack.backendText()).to.not.include("jane@contoso.com");
+        expect(stack.backendText()).to.not.include(emu.token("alice"));
     });
 
     it("destroy through the plugin restores what the dynamic resource found at create", async () => {
