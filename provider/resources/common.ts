@@ -191,7 +191,7 @@ export function billingProfileRefFromId(id: string, kind: string): BillingProfil
     const m = namesFromId(
         id,
         PATHS.billingProfile,
-        "the billing profile's ARM id, /providers/Microsoft.Billing/billingAccounts/<account name>/billingProfiles/<profile name> (`id` in `az billing profile show`)",
+        `the billing profile's ARM id, ${PATHS.billingProfile} (\`id\` in \`az billing profile show\`)`,
         kind,
     );
     return { billingAccountName: m.billingAccountName, billingProfileName: m.billingProfileName };
@@ -203,7 +203,7 @@ export function roleAssignmentRefFromId(
     kind: string,
 ): BillingProfileRef & { billingRoleAssignmentName: string } {
     const expected =
-        "the billing role assignment's ARM id, /providers/Microsoft.Billing/billingAccounts/<account name>/billingProfiles/<profile name>/billingRoleAssignments/<assignment name> (`id` in `az billing role-assignment list`)";
+        `the billing role assignment's ARM id, ${PATHS.billingRoleAssignment} (\`id\` in \`az billing role-assignment list\`)`;
     const m = namesFromId(id, PATHS.billingRoleAssignment, expected, kind);
     return { billingAccountName: m.billingAccountName, billingProfileName: m.billingProfileName, billingRoleAssignmentName: m.billingRoleAssignmentName };
 }
