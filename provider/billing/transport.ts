@@ -33,7 +33,7 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/core-auth";
 import { isLoopbackHost, type ClientSettings, type CredentialSettings, type LimitKey } from "../config";
-import { AzureApiError } from "../errors";
+import { AzureApiError, ConfigurationError } from "../errors";
 import { formatByteSize, formatDuration } from "../units";
 
 export const USER_AGENT_PREFIX = "azure-email-invoicing/0.1";
@@ -75,7 +75,7 @@ function loopbackBearerPolicy(credential: TokenCredential, scope: string): Pipel
         name: "loopbackBearerPolicy",
         async sendRequest(request, next) {
             const token = await credential.getToken(scope);
-            if (!token) throw new Error(`the credential returned no token for ${scope}`);
+            if (!token) throw new ConfigurationError("credential", `the credential returned no token for ${scope}: check the token settings or sign in again`);
             request.headers.set("Authorization", `Bearer ${token.token}`);
             return next(request);
         },

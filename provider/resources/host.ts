@@ -16,6 +16,7 @@ import type { dynamic } from "@pulumi/pulumi";
 import type { BillingClient } from "../billing/client";
 import { createBillingClient } from "../billing/client";
 import { resolveSettings, settingsFromEnvironment, settingsFromStackConfig, type SettingsLayer } from "../config";
+import { ConfigurationError } from "../errors";
 import { SHIM_ABI } from "./abi";
 import { RESOURCES, type ResourceKind } from "./registry";
 
@@ -36,12 +37,18 @@ function client(): BillingClient {
 /** A Pulumi dynamic ResourceProvider for one kind. No network in check/diff. */
 export function host(kind: ResourceKind, abi: number) {
     if (abi > SHIM_ABI) {
-        throw new Error(
+        throw new ConfigurationError(
+            "azure-email-invoicing package",
             `this stack's ${kind} was written by a newer azure-email-invoicing (shim ABI ${abi}; this installation understands ${SHIM_ABI}): upgrade the azure-email-invoicing package`,
         );
     }
     const impl = RESOURCES[kind];
-    if (!impl) throw new Error(`unknown azure-email-invoicing resource kind '${kind}'`);
+    if (!impl) {
+        throw new ConfigurationError(
+            "azure-email-invoicing package",
+            `this stack names a resource kind '${kind}' that this installation does not have (it has ${Object.keys(RESOURCES).join(", ")}): install the azure-email-invoicing version that wrote the stack`,
+        );
+    }
     return {
         /** Needs only `config.get` of Pulumi's request (tests pass a plain getter). */
         async configure(req: { config: Pick<dynamic.Config, "get"> }): Promise<void> {
