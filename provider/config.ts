@@ -244,10 +244,23 @@ export function isLoopbackHost(hostname: string): boolean {
     return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
+/**
+ * A bearer token as RFC 6750 lets it travel in an `Authorization` header:
+ * visible ASCII only (no spaces, line breaks, or characters beyond ASCII,
+ * which node would refuse later with "Invalid character in header content").
+ * The message names the position, never the token.
+ */
 const tokenSchema = z
     .string()
     .min(1, { error: "is empty" })
-    .refine((t) => !/[\s\0]/.test(t), { error: "contains whitespace or a line break; paste the token alone" });
+    .max(16_384, { error: "is longer than 16384 characters: paste the token alone" })
+    .superRefine((t, ctx) => {
+        const at = [...t].findIndex((c) => !/^[\x21-\x7e]$/.test(c));
+        if (at < 0) return;
+        const c = [...t][at];
+        const what = /\s/.test(c) ? "whitespace or a line break" : c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? "a control character" : "a character that is not ASCII";
+        ctx.addIssue({ code: "custom", message: `contains ${what} at position ${at + 1}: a bearer token is visible ASCII only (RFC 6750); paste the token alone` });
+    });
 
 /** The value as it may be printed: any `user:password@` part is masked. */
 function redact(value: string): string {

@@ -119,6 +119,8 @@ export class InvoiceManagerAssignment extends pulumi.dynamic.Resource {
  */
 export function emailInvoiceSettingProps(args: EmailInvoiceSettingArgs): pulumi.Inputs {
     return {
+        // Every argument, also one the resource does not have: check rejects a misspelt key instead of it vanishing here.
+        ...args,
         billingAccountName: args.billingAccountName,
         billingProfileName: args.billingProfileName,
         enabled: args.enabled,
@@ -134,6 +136,8 @@ export function emailInvoiceSettingProps(args: EmailInvoiceSettingArgs): pulumi.
 /** See {@link emailInvoiceSettingProps}. */
 export function invoiceManagerAssignmentProps(args: InvoiceManagerAssignmentArgs): pulumi.Inputs {
     return {
+        // Every argument, also one the resource does not have: check rejects a misspelt key instead of it vanishing here.
+        ...args,
         billingAccountName: args.billingAccountName,
         billingProfileName: args.billingProfileName,
         userEmailAddress: args.userEmailAddress,

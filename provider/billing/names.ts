@@ -27,8 +27,16 @@ export const DOCUMENT_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 /** A calendar date, as the invoices list takes it. */
 export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
+/** The longest billing account name accepted: Azure's longest form (`<guid>:<guid>_<yyyy-mm-dd>`) is 85 characters. */
+export const MAX_BILLING_ACCOUNT_NAME_LENGTH = 128;
+
 export const billingAccountName = z
     .string({ error: "must be a string: the billing account name, e.g. 00000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000_2019-05-31" })
+    // Checked before the pattern: the pattern's digits-only and PCN forms have no length of their own.
+    .max(MAX_BILLING_ACCOUNT_NAME_LENGTH, {
+        error: `is longer than ${MAX_BILLING_ACCOUNT_NAME_LENGTH} characters, so it is not a billing account name: use the \`name\` of the account from \`az billing account list\``,
+        abort: true,
+    })
     .regex(BILLING_ACCOUNT_NAME_PATTERN, {
         error: "is not a billing account name: use the `name` of the account from `az billing account list` (digits, PCN.xxx, or <guid>:<guid>_<yyyy-mm-dd>)",
     });

@@ -41,7 +41,12 @@ export type CheckResult = Required<dynamic.CheckResult<Record<string, unknown>>>
 
 /**
  * Validates each property that is known with its schema and reports every
- * problem as a property-level failure; unknown values pass untouched.
+ * problem as a property-level failure; unknown values pass untouched. A
+ * `null` counts as absent (Pulumi programs in other languages, and YAML,
+ * write an unset optional input as null). An input the resource does not
+ * have is a failure too, naming the closest property: a misspelt `enabeld`
+ * must not be silently ignored. Pulumi's own keys (`__provider`, anything
+ * beginning with `__`) and keys without a value are not inputs.
  * Returns the parsed (normalised) value of each known property.
  */
 export function checkProperties<S extends Record<string, z.ZodType>>(
@@ -49,9 +54,9 @@ export function checkProperties<S extends Record<string, z.ZodType>>(
     news: Record<string, unknown>,
 ): { values: { [K in keyof S]?: z.output<S[K]> }; failures: InputIssue[] } {
     const values: Record<string, unknown> = {};
-    const failures: InputIssue[] = [];
+    const failures: InputIssue[] = unknownInputs(Object.keys(shape), news);
     for (const [key, schema] of Object.entries(shape)) {
-        const raw = news[key];
+        const raw = news[key] === null ? undefined : news[key];
         if (containsUnknown(raw)) {
             values[key] = raw;
             continue;
@@ -61,6 +66,43 @@ export function checkProperties<S extends Record<string, z.ZodType>>(
         else failures.push(...topLevelFailures(key, issuesFromZod(result.error, key)));
     }
     return { values: values as { [K in keyof S]?: z.output<S[K]> }, failures };
+}
+
+/** One failure per input key that is not a property, naming the closest property. */
+export function unknownInputs(properties: readonly string[], news: Record<string, unknown>): InputIssue[] {
+    const failures: InputIssue[] = [];
+    for (const key of Object.keys(news)) {
+        if (properties.includes(key) || key.startsWith("__") || news[key] === undefined) continue;
+        const closest = closestName(key, properties);
+        failures.push({
+            property: key,
+            reason: `is not an input of this resource${closest ? `: did you mean '${closest}'?` : ""} Its inputs are ${properties.join(", ")}.`,
+        });
+    }
+    return failures;
+}
+
+/** The name in `names` closest to `key` (case-insensitive edit distance), when it is close enough to be a likely typo. */
+export function closestName(key: string, names: readonly string[]): string | undefined {
+    let best: { name: string; d: number } | undefined;
+    for (const name of names) {
+        const d = editDistance(key.toLowerCase(), name.toLowerCase());
+        if (!best || d < best.d) best = { name, d };
+    }
+    return best && best.d <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
+}
+
+/** Levenshtein distance with adjacent transpositions (`enabeld` is one edit from `enabled`). */
+function editDistance(a: string, b: string): number {
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
 }
 
 /** What a resource's pure `diff` answers. */

@@ -102,6 +102,7 @@ export function check(news: Record<string, unknown>): CheckResult {
     const { values, failures } = checkProperties(inputShape, news);
     const inputs: Record<string, unknown> = { ...news, ...values };
     for (const k of ["userEmailAddress", "principalId", "principalTenantId"]) if (inputs[k] === undefined) delete inputs[k];
+    // null is absent: another language's SDK (or YAML) sends an unset optional input as null.
     const hasEmail = news.userEmailAddress !== undefined && news.userEmailAddress !== null;
     const hasId = news.principalId !== undefined && news.principalId !== null;
     if (hasEmail && hasId) {
@@ -115,7 +116,7 @@ export function check(news: Record<string, unknown>): CheckResult {
             reason: "name the user: set userEmailAddress (e.g. jane@contoso.com) or principalId (the user's Entra object id)",
         });
     }
-    if (news.principalTenantId !== undefined && !hasId) {
+    if (news.principalTenantId !== undefined && news.principalTenantId !== null && !hasId) {
         failures.push({ property: "principalTenantId", reason: "only applies with principalId; remove it, or give principalId instead of userEmailAddress" });
     }
     return { inputs, failures };

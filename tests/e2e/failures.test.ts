@@ -56,6 +56,18 @@ describe("e2e: failures (bad input, missing role) and unknowns in preview", func
                 reason: /give exactly one address/,
             },
             {
+                what: "a misspelt input (enabeld), which a JavaScript program passes unchecked",
+                config: { extra: JSON.stringify({ enabeld: false }) },
+                property: "enabeld",
+                reason: /is not an input of this resource: did you mean 'enabled'\?/,
+            },
+            {
+                what: "a 10 KB all-digit billing account name",
+                config: { billingAccountName: "1".repeat(10_000) },
+                property: "billingAccountName",
+                reason: /is longer than 128 characters/,
+            },
+            {
                 what: "a billing profile's display name instead of its name",
                 config: { billingProfileName: "Contoso Operations Billing" },
                 property: "billingProfileName",

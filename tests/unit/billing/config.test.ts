@@ -72,6 +72,22 @@ describe("settings precedence", () => {
         expect(() => resolveSettings({ env: { endpoint: "http://127.0.0.1:9" } })).to.throw(ConfigurationError, /no token/);
     });
 
+    it("checks a token is visible ASCII when the settings are read (RFC 6750), without printing it", () => {
+        for (const [token, what] of [
+            ["emu-alice\u2603", "a character that is not ASCII at position 10"],
+            ["emu-\u0007alice", "a control character at position 5"],
+            ["emu-alice\u00a0", "whitespace or a line break at position 10"],
+            ["emu alice", "whitespace or a line break at position 4"],
+        ]) {
+            expect(() => resolveSettings({ env: settingsFromEnvironment({ AZURE_EMAIL_INVOICING_TOKEN: token }) }), JSON.stringify(token))
+                .to.throw(ConfigurationError, `AZURE_EMAIL_INVOICING_TOKEN: contains ${what}: a bearer token is visible ASCII only (RFC 6750); paste the token alone`)
+                .with.property("message")
+                .that.does.not.include("alice");
+        }
+        expect(() => resolveSettings({ stack: { graphToken: "x\u00e9" } })).to.throw(ConfigurationError, /^azure-email-invoicing:graphToken: contains a character that is not ASCII at position 2/);
+        expect(resolveSettings({ env: { token: "eyJ0eXAi.eyJhdWQi-_~+/=" } }).credential).to.deep.equal({ kind: "token", token: "eyJ0eXAi.eyJhdWQi-_~+/=" });
+    });
+
     it("never prints the token", () => {
         const s = resolveSettings({ env, stack });
         expect(describeSettings(s)).to.not.include("stack-token");

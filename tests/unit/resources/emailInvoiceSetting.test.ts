@@ -23,6 +23,27 @@ describe("EmailInvoiceSetting check", () => {
         expect(inputs.additionalRecipients).to.deep.equal([]);
     });
 
+    it("rejects a misspelt input instead of ignoring it, naming the property meant", () => {
+        const { failures } = setting.check({ billingAccountName: BA, billingProfileName: BP, enabled: true, enabeld: false, additionalRecipient: ["ap@contoso.com"], __defaults: [], billingProfileId: undefined });
+        expect(failures.map((f) => [f.property, /did you mean '(\w+)'/.exec(f.reason)?.[1]])).to.deep.equal([
+            ["enabeld", "enabled"],
+            ["additionalRecipient", "additionalRecipients"],
+        ]);
+    });
+
+    it("takes null as absent: additionalRecipients: null is the default empty list", () => {
+        const { inputs, failures } = setting.check({ billingAccountName: BA, billingProfileName: BP, enabled: true, additionalRecipients: null });
+        expect(failures).to.deep.equal([]);
+        expect(inputs.additionalRecipients).to.deep.equal([]);
+    });
+
+    it("caps the billing account name: a 10 KB all-digit name is refused (Microsoft's pattern alone has no length)", () => {
+        const { failures } = setting.check({ billingAccountName: "1".repeat(10_000), billingProfileName: BP, enabled: true });
+        expect(failures).to.deep.equal([
+            { property: "billingAccountName", reason: "is longer than 128 characters, so it is not a billing account name: use the `name` of the account from `az billing account list`" },
+        ]);
+    });
+
     it("reports each bad property without throwing", () => {
         const { failures } = setting.check({
             billingAccountName: "not/an/account",

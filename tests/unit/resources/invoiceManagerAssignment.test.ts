@@ -35,6 +35,23 @@ describe("InvoiceManagerAssignment check", () => {
         expect(g.failures[0].reason).to.match(/GUID/);
     });
 
+    it("takes userEmailAddress: null beside principalId as absent (how other languages send an unset input)", () => {
+        const r = assignment.check({ billingAccountName: BA, billingProfileName: BP, userEmailAddress: null, principalId: JANE_ID, principalTenantId: null });
+        expect(r.failures).to.deep.equal([]);
+        expect(r.inputs).to.not.have.property("userEmailAddress");
+        expect(r.inputs).to.not.have.property("principalTenantId");
+        expect(r.inputs.principalId).to.equal(JANE_ID);
+    });
+
+    it("rejects an input it does not have, naming the closest property; Pulumi's own __ keys are not inputs", () => {
+        const r = assignment.check({ billingAccountName: BA, billingProfileName: BP, principalId: JANE_ID, principalTennantId: JANE_ID, __provider: "urn:pulumi:x", roleName: "Owner" });
+        expect(r.failures.map((f) => f.property)).to.deep.equal(["principalTennantId", "roleName"]);
+        expect(r.failures[0].reason).to.equal(
+            "is not an input of this resource: did you mean 'principalTenantId'? Its inputs are billingAccountName, billingProfileName, userEmailAddress, principalId, principalTenantId.",
+        );
+        expect(r.failures[1].reason).to.not.include("did you mean");
+    });
+
     it("lets an unknown email through", () => {
         const r = assignment.check({ billingAccountName: BA, billingProfileName: BP, userEmailAddress: UNKNOWN });
         expect(r.failures).to.deep.equal([]);

@@ -8,6 +8,8 @@
 //                               so it is unknown during the preview of a new stack
 //   plugin (bool)               the classes of azure-email-invoicing/plugin (the provider
 //                               plugin) instead of the dynamic ones
+//   extra (JSON object)         more arguments of the setting, as a JavaScript program may pass
+//                               them (e.g. a misspelt key)
 "use strict";
 const pulumi = require("@pulumi/pulumi");
 const config = new pulumi.Config();
@@ -23,6 +25,7 @@ if (config.getBoolean("setting") !== false) {
         billingProfileName,
         enabled: config.getBoolean("enabled") ?? true,
         additionalRecipients: config.getObject("recipients") ?? [],
+        ...(config.getObject("extra") ?? {}),
     });
     exports.enabled = setting.enabled;
     exports.additionalRecipients = setting.additionalRecipients;
