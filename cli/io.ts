@@ -10,3 +10,20 @@ export interface CommandIo {
     env: Record<string, string | undefined>;
     cwd: string;
 }
+
+/**
+ * A writer for the output of a long-running command (the emulator, the
+ * sandbox) that outlives its reader: once the stream fails (EPIPE when the
+ * reader closed the pipe, as `emulator | head -1` does after the first
+ * line), further output is dropped and the command keeps serving, instead
+ * of dying of an unhandled 'error' event.
+ */
+export function survivingWriter(stream: NodeJS.WritableStream): (text: string) => void {
+    let open = true;
+    stream.on("error", () => {
+        open = false;
+    });
+    return (text) => {
+        if (open) stream.write(text);
+    };
+}

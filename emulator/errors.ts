@@ -108,6 +108,33 @@ export const fail = {
         });
     },
 
+    /** 421: the request names a host that is not this emulator (DNS rebinding). */
+    misdirected(host: string, own: string[]): EmulatorError {
+        return new EmulatorError({
+            status: 421,
+            code: "MisdirectedRequest",
+            message: `This emulator answers only for ${own.join(" and ")}, not for Host '${host}'. Use one of those addresses (a page served from another name must not reach it).`,
+        });
+    },
+
+    /** 403: a request a web page sent (an `Origin` that is not the emulator's own). */
+    foreignOrigin(origin: string, own: string[]): EmulatorError {
+        return new EmulatorError({
+            status: 403,
+            code: "ForeignOrigin",
+            message: `Requests from web pages are refused: Origin '${origin}' is not ${own.join(" or ")}. The emulator hands out tokens, so only local programs may call it.`,
+        });
+    },
+
+    /** 415: an admin write that does not say it is JSON. */
+    unsupportedMediaType(contentType: string | undefined): EmulatorError {
+        return new EmulatorError({
+            status: 415,
+            code: "UnsupportedMediaType",
+            message: `An admin request other than GET needs 'Content-Type: application/json', also with an empty body${contentType ? `, not '${contentType}'` : " (none was sent)"}; only a DELETE without a body needs none.`,
+        });
+    },
+
     conflict(code: string, message: string): EmulatorError {
         return new EmulatorError({ status: 409, code, message });
     },

@@ -325,6 +325,33 @@ function write(res: ServerResponse, out: Outgoing, common: Record<string, string
     res.end(body);
 }
 
+/** The `host:port` forms of the address the connection came in on: `127.0.0.1:PORT` and `localhost:PORT`. */
+function ownHosts(req: IncomingMessage): string[] {
+    const port = req.socket.localPort ?? 0;
+    const address = req.socket.localAddress?.replace(/^::ffff:/, "") ?? "127.0.0.1";
+    return [`${address}:${port}`, `localhost:${port}`];
+}
+
+/**
+ * Refuses what a web page could send, because the emulator hands out
+ * tokens and changes state without any: a `Host` that is not one of its own
+ * addresses (DNS rebinding: a page on `rebind.evil.example` resolved to
+ * 127.0.0.1), an `Origin` of another site, and an admin write that is not
+ * declared JSON (a page may send `text/plain`, a form or no body at all
+ * without a CORS preflight; `application/json` needs one, which the
+ * emulator never grants). A body-less DELETE needs no content type.
+ */
+function checkCaller(req: IncomingMessage, own: string[], host: string, method: string, isAdmin: boolean): void {
+    if (!own.includes(host)) throw fail.misdirected(host, own);
+    const origin = header(req, "origin");
+    if (origin !== undefined && !own.some((h) => origin.toLowerCase() === `http://${h}`)) throw fail.foreignOrigin(origin, own.map((h) => `http://${h}`));
+    if (!isAdmin || method === "GET" || method === "HEAD") return;
+    const hasBody = Number(header(req, "content-length") ?? 0) > 0 || header(req, "transfer-encoding") !== undefined;
+    if (method === "DELETE" && !hasBody) return;
+    const contentType = header(req, "content-type");
+    if (!/^application\/json\s*(;|$)/i.test(contentType ?? "")) throw fail.unsupportedMediaType(contentType);
+}
+
 /** The request listener of the emulator's HTTP server. */
 export function createRequestListener(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
@@ -344,7 +371,11 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
     const requestId = randomUUID();
     const clientRequestId = header(req, "x-ms-client-request-id") ?? header(req, "client-request-id");
     const correlationId = header(req, "x-ms-correlation-request-id") ?? randomUUID();
-    const origin = `http://${header(req, "host") ?? "127.0.0.1"}`;
+    // Links (Location, nextLink, document links) are built from the address the client used when it
+    // is one of the emulator's own; any other Host is refused below, before anything is built from it.
+    const own = ownHosts(req);
+    const host = (header(req, "host") ?? "").toLowerCase();
+    const origin = `http://${own.includes(host) ? host : own[0]}`;
     let url: URL;
     try {
         url = new URL(req.url ?? "/", origin);
@@ -375,6 +406,7 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
 
     let out: Outgoing;
     try {
+        checkCaller(req, own, host, method, isAdmin);
         const raw = await readBody(req);
         if (isAdmin) {
             out = jsonOut(await handleAdmin({ store: deps.store, runtime: deps.runtime, now: deps.now, origin }, method, url, raw), "admin");

@@ -98,6 +98,8 @@ export interface Limits {
     maxDocumentBytes: number;
     /** Largest JSON body read from ARM or Graph, bytes. Default 32 MB (32,000,000). */
     maxResponseBytes: number;
+    /** Most pages one list is read to; beyond it a server is taken to be paging forever. Default 10,000. */
+    maxPages: number;
 }
 
 /** Everything the billing client needs. Immutable once resolved. */
@@ -157,6 +159,7 @@ export const DEFAULT_LIMITS: Limits = {
     operationTimeoutInMs: 15 * 60_000,
     maxDocumentBytes: 25_000_000,
     maxResponseBytes: 32_000_000,
+    maxPages: 10_000,
 };
 
 /** How each limit is read from a layer: its field in {@link Limits}, its kind and the values it admits. */
@@ -274,10 +277,17 @@ function parseEndpoint(value: string, setting: string): string {
     } catch {
         throw new ConfigurationError(setting, `'${redact(value)}' is not a URL; use e.g. ${DEFAULT_ARM_ENDPOINT} or the emulator's http://127.0.0.1:PORT`);
     }
+    // Before anything prints url.origin: for file:, data: and the like it is the string 'null'.
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+        throw new ConfigurationError(
+            setting,
+            `${url.protocol.slice(0, -1)}: URLs are not supported: use an https URL, e.g. ${DEFAULT_ARM_ENDPOINT} (plain http only for a local emulator on 127.0.0.1/localhost)`,
+        );
+    }
     if (url.username || url.password || url.search || url.hash) {
         throw new ConfigurationError(setting, `${url.origin} must be given without credentials, a query or a fragment`);
     }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+    if (url.protocol !== "https:" && !isLoopbackHost(url.hostname)) {
         throw new ConfigurationError(setting, `'${url.origin}' must use https (plain http is only allowed for a local emulator on 127.0.0.1/localhost)`);
     }
     return url.origin + url.pathname.replace(/\/+$/, "");

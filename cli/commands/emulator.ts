@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import { MAX_PDF_PADDING_BYTES, startEmulator, type EmulatorHandle } from "../../emulator";
 import { parseCommandArgs, waitForSignal } from "../args";
-import type { CommandIo } from "../io";
+import { survivingWriter, type CommandIo } from "../io";
 import { renderTable, terminalSafe } from "../text";
 
 const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--quiet]
@@ -96,13 +96,15 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     }
     const dataDir = values.data ? path.resolve(io.cwd, values.data) : undefined;
 
+    // A reader that goes away (`emulator | head -1`) must not stop the emulator.
+    const out = survivingWriter(io.stdout);
     let emulator: EmulatorHandle;
     try {
         emulator = await startEmulator({
             port,
             dataDir,
             settings: padding === undefined ? undefined : { pdfPaddingBytes: Number(padding) },
-            log: values.quiet ? undefined : (line) => io.stdout.write(`${terminalSafe(line)}\n`),
+            log: values.quiet ? undefined : (line) => out(`${terminalSafe(line)}\n`),
         });
     } catch (err) {
         io.stderr.write(terminalSafe(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}`) + "\n");
@@ -111,9 +113,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     // Listen for the stop signal before announcing readiness: whoever reads
     // the banner may signal at once.
     const stopped = waitForSignal();
-    io.stdout.write(banner(emulator));
+    out(banner(emulator));
     const signal = await stopped;
     await emulator.close();
-    io.stdout.write(`emulator stopped (${signal})\n`);
+    out(`emulator stopped (${signal})\n`);
     return 0;
 }

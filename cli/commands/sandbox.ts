@@ -20,7 +20,7 @@ import { ENV } from "../../provider/config";
 import { SMTP_ENV } from "../../provider/reconciler/mailer";
 import { recipientRoleOf } from "../../provider/reconciler/plan";
 import { parseCommandArgs, waitForSignal } from "../args";
-import type { CommandIo } from "../io";
+import { survivingWriter, type CommandIo } from "../io";
 import { startSmtpSink, type SmtpSink } from "../smtp-sink";
 import { terminalSafe } from "../text";
 
@@ -126,7 +126,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             fs.writeFileSync(`${envFile}.tmp`, exportLines, { mode: 0o600 });
             fs.renameSync(`${envFile}.tmp`, envFile);
         }
-        io.stdout.write(
+        // A reader that goes away (`sandbox | head -1`) must not stop the sandbox.
+        survivingWriter(io.stdout)(
             [
                 `# azure-email-invoicing sandbox: emulator ${emulator.url}, SMTP sink ${sink.url}`,
                 `# emulator state: ${emulator.stateFile ?? "in memory (use --data DIR to keep it)"}`,

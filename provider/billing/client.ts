@@ -65,9 +65,6 @@ export interface BillingClientOptions {
     credential?: TokenCredential;
 }
 
-/** The most pages one list is read to: beyond it, a server is taken to be paging forever. */
-export const MAX_PAGES = 10_000;
-
 export class BillingClient {
     private readonly transport: Transport;
 
@@ -116,12 +113,13 @@ export class BillingClient {
             // One by one: spreading a page into push()'s arguments overflows the stack on a large page.
             for (const item of page.value) items.push(item);
             if (!page.nextLink) return items;
-            const next = this.sameOriginUrl(operation.api, page.nextLink, "nextLink", operation.id);
+            const next = this.sameOriginUrl(operation.api, page.nextLink, "nextLink", operation.id, 200);
             if (seen.has(next)) {
                 throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `nextLink loops: page ${seen.size + 1} links back to ${next}, a page already read`, operation: operation.id });
             }
-            if (seen.size >= MAX_PAGES - 1) {
-                throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `the list has more than ${MAX_PAGES.toLocaleString("en-US")} pages; refusing to read further`, operation: operation.id });
+            const maxPages = this.settings.limits.maxPages;
+            if (seen.size >= maxPages - 1) {
+                throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `the list has more than ${maxPages.toLocaleString("en-US")} pages; refusing to read further`, operation: operation.id });
             }
             seen.add(next);
             const response = await this.transport.send(operation.api, "GET", next, undefined, operation.id);
@@ -164,18 +162,22 @@ export class BillingClient {
         });
     }
 
-    /** Resolves a link Azure gave us and refuses to send our token to any other origin. */
-    private sameOriginUrl(api: "arm" | "graph", link: string, what: string, operation: string): string {
+    /**
+     * Resolves a link Azure gave us and refuses to send our token to any
+     * other origin. `status` is that of the answer that carried the link (a
+     * Location comes with a 202, a nextLink with a 200), for the error.
+     */
+    private sameOriginUrl(api: "arm" | "graph", link: string, what: string, operation: string, status: number): string {
         const base = this.transport.base(api);
         let url: URL;
         try {
             url = new URL(link, base + "/");
         } catch {
-            throw new AzureApiError({ status: 200, code: "InvalidResponse", message: `${what} '${link}' is not a URL`, operation });
+            throw new AzureApiError({ status, code: "InvalidResponse", message: `${what} '${link}' is not a URL`, operation });
         }
         if (url.origin !== new URL(base).origin) {
             throw new AzureApiError({
-                status: 200,
+                status,
                 code: "InvalidResponse",
                 message: `${what} points at ${url.origin}, not ${new URL(base).origin}; refusing to send credentials there`,
                 operation,
@@ -203,7 +205,7 @@ export class BillingClient {
                 requestId: accepted.requestId,
             });
         }
-        const url = this.sameOriginUrl(operation.api, location, "Location", operation.id);
+        const url = this.sameOriginUrl(operation.api, location, "Location", operation.id, accepted.status);
         const limitMs = this.settings.limits.operationTimeoutInMs;
         const deadline = Date.now() + limitMs;
         // The deadline holds during a poll too: it aborts a poll in flight (and the pipeline's retries of it).
@@ -368,7 +370,7 @@ export class BillingClient {
         );
         if (!created) {
             throw new AzureApiError({
-                status: 200,
+                status: result.status,
                 code: "InvalidResponse",
                 message: "the role assignment operation completed but the assignment is not listed",
                 operation: "createBillingRoleAssignment",

@@ -235,6 +235,13 @@ export function classifySmtpError(err: unknown, recipient?: string): MailDeliver
     const e = (err ?? {}) as SmtpFailure;
     const response = (e.response ?? e.message ?? String(err)).replace(/\s+/g, " ").trim();
     const command = e.command;
+    if (e.code === "ETLS" && /^STARTTLS/i.test(command ?? "") && typeof e.responseCode === "number") {
+        // nodemailer sends STARTTLS whenever TLS is required; a server that does not offer it refuses the command.
+        return new ConfigurationError(
+            SMTP_ENV.url,
+            `TLS is required for an SMTP server that is not on loopback, and this server does not offer it: it answered STARTTLS with "${response}". Use smtps:// if the server offers TLS from the start (usually port 465), or --allow-insecure-smtp to send without TLS`,
+        );
+    }
     const kind = classOf(e.code);
     if (kind === "configuration") {
         const what = e.code?.includes("AUTH") ? "refused the credentials" : "could not set up the connection as configured";

@@ -76,7 +76,7 @@ export function unknownInputs(properties: readonly string[], news: Record<string
         const closest = closestName(key, properties);
         failures.push({
             property: key,
-            reason: `is not an input of this resource${closest ? `: did you mean '${closest}'?` : ""} Its inputs are ${properties.join(", ")}.`,
+            reason: `is not an input of this resource${closest ? `: did you mean '${closest}'?` : "."} Its inputs are ${properties.join(", ")}.`,
         });
     }
     return failures;

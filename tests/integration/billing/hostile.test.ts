@@ -180,4 +180,73 @@ describe("billing client against a hostile server", function () {
             expect(invoices).to.have.length(600_000);
         });
     });
+
+    describe("links and documents", () => {
+        let foreign: HostileServer;
+        beforeEach(async () => {
+            foreign = await startHostileServer((_req, res) => void res.end("{}"));
+        });
+        afterEach(async () => {
+            await foreign.close();
+        });
+
+        it("a Location on a foreign origin is refused without a request there, and the error speaks of the 202 it came with", async () => {
+            server.handle((_req, res) => {
+                res.writeHead(202, { Location: `${foreign.url}/operationResults/steal?api-version=2024-04-01`, "Retry-After": "0" });
+                res.end();
+            });
+            const err = await failure(client().requestInvoiceDownload(BA, "G123456789"));
+            expect(err.code).to.equal("InvalidResponse");
+            expect(err.status).to.equal(202);
+            expect(err.message).to.include("HTTP 202").and.not.include("HTTP 200");
+            expect(err.message).to.include(`Location points at ${foreign.url}`).and.include("refusing to send credentials there");
+            expect(foreign.requests, "no request, so no token, reached the foreign origin").to.deep.equal([]);
+        });
+
+        it("a nextLink on a foreign origin is refused without a request there", async () => {
+            server.handle((_req, res) => {
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ value: [PROFILE], nextLink: `${foreign.url}/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles?page=2` }));
+            });
+            const err = await failure(client().listBillingProfiles(BA));
+            expect(err.message).to.include(`nextLink points at ${foreign.url}`);
+            expect(foreign.requests).to.deep.equal([]);
+        });
+
+        it("a list that pages forever stops at the page cap, saying so", async () => {
+            server.handle((req, res) => {
+                const page = Number(new URL(req.url ?? "/", server.url).searchParams.get("page") ?? 1);
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ value: [PROFILE], nextLink: `${server.url}/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles?api-version=2024-04-01&page=${page + 1}` }));
+            });
+            const err = await failure(client({ maxPages: 5 }).listBillingProfiles(BA));
+            expect(err.message).to.include("the list has more than 5 pages; refusing to read further").and.not.include("loops");
+            expect(server.requests).to.have.length(5);
+        });
+
+        it("a nextLink back to a page already read is a loop, saying so", async () => {
+            server.handle((_req, res) => {
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ value: [PROFILE], nextLink: `${server.url}/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles?api-version=2024-04-01&page=2` }));
+            });
+            const err = await failure(client().listBillingProfiles(BA));
+            expect(err.message).to.include("nextLink loops: page 2 links back to");
+            expect(server.requests).to.have.length(2);
+        });
+
+        it("a document that is not a PDF (an HTML sign-in page) is refused as InvalidDocument", async () => {
+            server.handle((req, res) => {
+                if ((req.url ?? "").startsWith("/_blob/")) {
+                    res.writeHead(200, { "Content-Type": "text/html" });
+                    res.end("<html><body>Sign in to continue</body></html>");
+                    return;
+                }
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ url: `${server.url}/_blob/G123456789.pdf?sig=x`, expiryTime: "2030-01-01T00:00:00Z" }));
+            });
+            const err = await failure(client().downloadInvoicePdf({ billingAccountName: BA, invoiceName: "G123456789" }));
+            expect(err.code).to.equal("InvalidDocument");
+            expect(err.message).to.include("the document of invoice G123456789 is not a PDF").and.include("<html>");
+        });
+    });
 });

@@ -146,7 +146,7 @@ describe("emulator: admin API", () => {
         const deflt = await t.api.admin("POST", `/billingAccounts/${MCA}/billingProfiles/${OPS.billingProfileName}/invoices`, undefined, 201);
         expect(deflt.name).to.not.equal(invoice.name);
         expect(deflt.properties.amountDue.value).to.be.above(0);
-        await t.api.call("POST", `/_emulator/billingAccounts/${MCA}/billingProfiles/NOPE-NOPE-NOP-NOP/invoices`).then((r) => expect(r.status).to.equal(404));
+        await t.api.call("POST", `/_emulator/billingAccounts/${MCA}/billingProfiles/NOPE-NOPE-NOP-NOP/invoices`, { body: {} }).then((r) => expect(r.status).to.equal(404));
     });
 
     it("adds billing profiles with the account owner as profile owner, role definitions and invoices", async () => {

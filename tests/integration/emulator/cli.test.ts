@@ -180,6 +180,34 @@ describe("emulator: CLI command", () => {
         }
     });
 
+    it("keeps serving when its stdout is closed (`emulator | head -1`): EPIPE does not kill it", async () => {
+        const child = spawnEmulator(["--port", "0"]);
+        let err = "";
+        child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+        const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+        // Like `head -1`: read the first line, then close the pipe.
+        const url = await new Promise<string>((resolve, reject) => {
+            let out = "";
+            child.stdout.on("data", (chunk: Buffer) => {
+                out += chunk.toString();
+                const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+                if (m) resolve(m[1]);
+            });
+            void exit.then((code) => reject(new Error(`exited (${code}) before its first line: ${err}`)));
+        });
+        child.stdout.destroy();
+        // Each Azure-facing request prints a log line into the closed pipe.
+        for (let i = 0; i < 20; i++) {
+            const r = await fetch(`${url}/providers/Microsoft.Billing/billingAccounts?api-version=2024-04-01`, { headers: { authorization: `Bearer ${SEED.users.alice.token}` } });
+            expect(r.status, err).to.equal(200);
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect(isRunning(child), err).to.equal(true);
+        child.kill("SIGTERM");
+        expect(await exit, err).to.equal(0);
+        expect(err).to.not.match(/EPIPE|Unhandled/);
+    });
+
     it("exits 2 with usage for bad flags", async () => {
         for (const args of [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"]]) {
             const child = spawnEmulator(args);

@@ -8,8 +8,9 @@ import * as setting from "../../../provider/resources/emailInvoiceSetting";
 import { host, resetHostState } from "../../../provider/resources/host";
 import { SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
 
-const ops = SEED.profiles.operations;
-const research = SEED.profiles.research;
+// The billing profile as a program names it: its two names (SEED.profiles also carries its display name, which is no input).
+const ops = { billingAccountName: SEED.profiles.operations.billingAccountName, billingProfileName: SEED.profiles.operations.billingProfileName };
+const research = { billingAccountName: SEED.profiles.research.billingAccountName, billingProfileName: SEED.profiles.research.billingProfileName };
 
 function heldProfile(state: any, name: string): any {
     return (state.billingProfiles as any[]).find((p) => p.name === name);
@@ -38,7 +39,7 @@ describe("EmailInvoiceSetting handlers", () => {
             additionalRecipients: ["ap@contoso.com", "ar@contoso.com"],
             priorEnabled: false,
             priorAdditionalRecipients: ["old-ap@contoso.com"],
-            billingProfileDisplayName: ops.displayName,
+            billingProfileDisplayName: SEED.profiles.operations.displayName,
         });
         const during = heldProfile(await emu.admin.state(), ops.billingProfileName);
         expect(during.properties.invoiceEmailOptIn).to.equal(true);

@@ -7,8 +7,9 @@ import { expect } from "chai";
 import * as assignment from "../../../provider/resources/invoiceManagerAssignment";
 import { SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
 
-const ops = SEED.profiles.operations;
-const partner = SEED.profiles.partner;
+// The billing profile as a program names it: its two names (SEED.profiles also carries its display name, which is no input).
+const ops = { billingAccountName: SEED.profiles.operations.billingAccountName, billingProfileName: SEED.profiles.operations.billingProfileName };
+const partner = { billingAccountName: SEED.profiles.partner.billingAccountName, billingProfileName: SEED.profiles.partner.billingProfileName };
 const jane = SEED.users.jane;
 
 function assignmentsOf(state: any, profile: string, principalId: string): any[] {

@@ -128,7 +128,9 @@ export class EmulatorHttp {
 
     /** Admin API call; asserts a 2xx unless `expectStatus` says otherwise. */
     async admin(method: string, path: string, body?: unknown, expectStatus?: number): Promise<any> {
-        const a = await this.call(method, `/_emulator${path}`, { body });
+        // The emulator wants every admin write declared JSON, an empty one too (only a body-less DELETE is exempt).
+        const headers: Record<string, string> = method === "GET" || method === "DELETE" ? {} : { "Content-Type": "application/json" };
+        const a = await this.call(method, `/_emulator${path}`, { body, headers });
         if (expectStatus !== undefined) expect(a.status, a.text).to.equal(expectStatus);
         else expect(a.status, `${method} /_emulator${path}: ${a.text}`).to.be.within(200, 299);
         return a.body;

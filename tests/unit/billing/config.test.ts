@@ -88,6 +88,16 @@ describe("settings precedence", () => {
         expect(resolveSettings({ env: { token: "eyJ0eXAi.eyJhdWQi-_~+/=" } }).credential).to.deep.equal({ kind: "token", token: "eyJ0eXAi.eyJhdWQi-_~+/=" });
     });
 
+    it("says that file: and other non-http URLs are not supported, instead of quoting their 'null' origin", () => {
+        for (const value of ["file:///etc/azure", "data:text/plain,x", "ftp://management.example.com"]) {
+            expect(() => resolveSettings({ env: { endpoint: value, token: "t" } }), value)
+                .to.throw(ConfigurationError, /^AZURE_EMAIL_INVOICING_ENDPOINT: (file|data|ftp): URLs are not supported: use an https URL/)
+                .with.property("message")
+                .that.does.not.include("null");
+        }
+        expect(() => resolveSettings({ stack: { graphEndpoint: "file:///x" }, env: { token: "t" } })).to.throw(ConfigurationError, /^azure-email-invoicing:graphEndpoint: file: URLs are not supported/);
+    });
+
     it("never prints the token", () => {
         const s = resolveSettings({ env, stack });
         expect(describeSettings(s)).to.not.include("stack-token");
@@ -103,6 +113,7 @@ describe("client settings: time and size limits", () => {
             operationTimeoutInMs: 900_000,
             maxDocumentBytes: 25_000_000,
             maxResponseBytes: 32_000_000,
+            maxPages: 10_000,
         });
     });
 
@@ -121,6 +132,7 @@ describe("client settings: time and size limits", () => {
             operationTimeoutInMs: 3_600_000,
             maxDocumentBytes: 1_500_000,
             maxResponseBytes: 8 * 1024 * 1024,
+            maxPages: 10_000,
         });
         expect(s.sources.limits.requestTimeout).to.equal("azure-email-invoicing:requestTimeout");
         expect(s.sources.limits.maxResponseSize).to.equal("AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE");
