@@ -45,7 +45,7 @@ const ROUTING_KEYS = ["recipients", "extraRecipients", "exclude", "locale", "fro
  */
 export function mailboxProblem(value: string): string | undefined {
     const v = value.trim();
-    if (/[\r\n\0]/.test(v)) return "contains a line break";
+    if (/[\r\n\0]/.test(v)) return 'contains a line break: give one address on one line, e.g. billing@contoso.com or "Contoso Billing <billing@contoso.com>"';
     const m = /^(?:"?([^"<>]*?)"?\s*)?<([^<>]+)>$/.exec(v);
     const address = m ? m[2].trim() : v;
     if (!emailAddress.safeParse(address).success) return `'${value}' is not an address: use billing@contoso.com or "Contoso Billing <billing@contoso.com>"`;

@@ -1,6 +1,8 @@
 /**
- * Malformed values are refused with a message naming the field, before any
- * HTTP request: the emulator's request log stays empty.
+ * Bad input to the billing client (library use): malformed values are
+ * refused with a ValidationError naming the field, before any HTTP request:
+ * the emulator's request log stays empty. With the commands' and the
+ * resources' suites in this folder, the bad-input suite.
  */
 import { expect } from "chai";
 import { ValidationError } from "../../../provider/errors";
