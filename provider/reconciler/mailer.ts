@@ -66,7 +66,7 @@ export interface SmtpSettingsInput {
  */
 export function parseFrom(value: string, setting: string): string {
     const problem = mailboxProblem(value);
-    if (problem) throw new ConfigurationError(setting, problem === "contains a line break" ? problem : `${problem.replace("is not an address", "is not a sender address")}`);
+    if (problem) throw new ConfigurationError(setting, problem.replace("is not an address", "is not a sender address"));
     return value.trim();
 }
 

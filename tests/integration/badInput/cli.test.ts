@@ -90,7 +90,7 @@ const CASES: Case[] = [
     reconcile("a profile that is not ACCOUNT/PROFILE in the config file", [], /--config: .*profiles\.0: 'not-a-profile' is not <billingAccountName>\/<billingProfileName>/, { config: JSON.stringify({ profiles: ["not-a-profile"] }) }),
     reconcile("an impossible since in the config file", [], /--config: .*since: is not a calendar date: use YYYY-MM-DD/, { config: JSON.stringify({ since: "2024-02-30" }) }),
     reconcile("concurrency 0 in the config file", [], /--config: .*concurrency/, { config: JSON.stringify({ concurrency: 0 }) }),
-    reconcile("a sender with a line break in the config file", [], /--from: contains a line break/, { config: JSON.stringify({ from: "a@contoso.com\r\nBcc: x@evil.example" }) }),
+    reconcile("a sender with a line break in the config file", [], /--config: .*from: contains a line break: give one address on one line/, { config: JSON.stringify({ from: "a@contoso.com\r\nBcc: x@evil.example" }) }),
     reconcile("a config file that does not exist", ["--config", "/nonexistent/reconcile.json"], /--config: cannot read \/nonexistent\/reconcile\.json as JSON: ENOENT/),
 
     // ledger, emulator and sandbox: flags
