@@ -50,7 +50,7 @@ ${SELECT}
   --state STATE              only ${DELIVERY_STATES.join(", ")} (repeatable)
   --json                     a JSON array of deliveries
   --csv                      the audit export: time, account, profile, invoice, recipient, state,
-                             Message-ID, SMTP reply or reason (RFC 4180)
+                             Message-ID, SMTP reply or reason, why the recipient was chosen (RFC 4180)
   -h, --help                 show this help
 
 cancel: cancels the planned deliveries of an invoice (narrowed by --profile and --recipient) so
@@ -73,13 +73,17 @@ function csvCell(value: string): string {
     return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** The audit export (RFC 4180, CRLF line ends, a header row). */
+/**
+ * The audit export (RFC 4180, CRLF line ends, a header row). why_chosen is
+ * the last column so that a consumer reading the earlier columns by position
+ * keeps working.
+ */
 export function renderCsv(rows: readonly DeliveryRow[]): string {
-    const header = ["time", "billing_account", "billing_profile", "invoice", "recipient", "state", "message_id", "attempts", "smtp_reply_or_reason"];
+    const header = ["time", "billing_account", "billing_profile", "invoice", "recipient", "state", "message_id", "attempts", "smtp_reply_or_reason", "why_chosen"];
     const lines = [header.join(",")];
     for (const r of rows) {
         lines.push(
-            [r.sentAt ?? r.updatedAt, r.billingAccountName, r.billingProfileName, r.invoiceName, r.recipient, r.state, r.messageId, String(r.attempts), (r.state === "sent" ? r.smtpResponse : r.lastError) ?? ""]
+            [r.sentAt ?? r.updatedAt, r.billingAccountName, r.billingProfileName, r.invoiceName, r.recipient, r.state, r.messageId, String(r.attempts), (r.state === "sent" ? r.smtpResponse : r.lastError) ?? "", describeReasons(r.reasons)]
                 .map(csvCell)
                 .join(","),
         );

@@ -48,14 +48,18 @@ describe("reconciler: the ledger command and ledger settings", function () {
             const csv = await runCli(["ledger", "--ledger", ledger, "--csv"], pg.env);
             expect(csv.code, csv.stderr).to.equal(0);
             const lines = csv.stdout.split("\r\n");
-            expect(lines[0]).to.equal("time,billing_account,billing_profile,invoice,recipient,state,message_id,attempts,smtp_reply_or_reason");
+            expect(lines[0]).to.equal("time,billing_account,billing_profile,invoice,recipient,state,message_id,attempts,smtp_reply_or_reason,why_chosen");
             expect(lines.at(-1)).to.equal("");
             expect(lines).to.have.length(json.length + 2);
             for (const row of json) {
                 const line = lines.find((l) => l.includes(String(row.messageId)))!;
                 expect(line, String(row.messageId)).to.be.a("string");
                 expect(line).to.include(`,${row.state},`);
-                if (row.state === "sent") expect(line).to.match(/,"?250 OK: queued as \d+"?$/);
+                // The last column: why the recipient was chosen, from the reasons the ledger stores.
+                const reasons = (row.reasons as string[]).map((r) => (r === "invoiceRecipients" ? "additional recipient" : r === "extraRecipients" ? "extra recipient from the config" : `role ${r}`));
+                expect(reasons.length, String(row.messageId)).to.be.greaterThan(0);
+                expect(line.endsWith(`,${reasons.join("; ")}`), line).to.equal(true);
+                if (row.state === "sent") expect(line).to.match(/,"?250 OK: queued as \d+"?,[^,]+$/);
                 if (row.state === "failed") expect(line).to.include("550 5.1.1 no such mailbox");
             }
 
