@@ -67,6 +67,20 @@ once its lease is stale), sent (the SMTP server accepted it), failed (refused fo
 
 class UsageError extends Error {}
 
+/** Where the ledger is, for every subcommand. */
+const LEDGER_FLAGS = {
+    ledger: { type: "string" },
+    config: { type: "string" },
+    "allow-insecure-ledger": { type: "boolean" },
+} as const;
+
+/** Which deliveries: the filters `ledger` and `ledger cancel` share. */
+const SELECTION_FLAGS = {
+    profile: { type: "string", multiple: true },
+    invoice: { type: "string" },
+    recipient: { type: "string" },
+} as const;
+
 /** A cell as a spreadsheet must not run it: a leading =, +, -, @ or control character is quoted by an apostrophe. */
 function csvCell(value: string): string {
     const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
@@ -130,12 +144,8 @@ function locationOf(values: { ledger?: string; config?: string; "allow-insecure-
 
 async function show(argv: string[], io: CommandIo): Promise<number> {
     const values = parseCommandArgs("ledger", USAGE, argv, {
-        ledger: { type: "string" },
-        config: { type: "string" },
-        "allow-insecure-ledger": { type: "boolean" },
-        profile: { type: "string", multiple: true },
-        invoice: { type: "string" },
-        recipient: { type: "string" },
+        ...LEDGER_FLAGS,
+        ...SELECTION_FLAGS,
         state: { type: "string", multiple: true },
         json: { type: "boolean" },
         csv: { type: "boolean" },
@@ -181,12 +191,8 @@ async function show(argv: string[], io: CommandIo): Promise<number> {
 
 async function cancel(argv: string[], io: CommandIo): Promise<number> {
     const values = parseCommandArgs("ledger cancel", USAGE, argv, {
-        ledger: { type: "string" },
-        config: { type: "string" },
-        "allow-insecure-ledger": { type: "boolean" },
-        profile: { type: "string", multiple: true },
-        invoice: { type: "string" },
-        recipient: { type: "string" },
+        ...LEDGER_FLAGS,
+        ...SELECTION_FLAGS,
         reason: { type: "string" },
         json: { type: "boolean" },
     }, io);
@@ -224,9 +230,7 @@ async function cancel(argv: string[], io: CommandIo): Promise<number> {
 
 async function migrate(argv: string[], io: CommandIo): Promise<number> {
     const values = parseCommandArgs("ledger migrate", USAGE, argv, {
-        ledger: { type: "string" },
-        config: { type: "string" },
-        "allow-insecure-ledger": { type: "boolean" },
+        ...LEDGER_FLAGS,
         to: { type: "string" },
         json: { type: "boolean" },
     }, io);
