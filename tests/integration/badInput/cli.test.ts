@@ -120,7 +120,8 @@ describe("bad input to the commands: flags, environment, config files (exit 2, n
     for (const c of CASES) {
         it(c.what, async () => {
             await world.clearRequests();
-            const ledger = path.join(world.dir, "bad-input", "ledger.sqlite");
+            // A ledger path of the case's own: a case that wrongly writes one cannot fail the next.
+            const ledger = path.join(world.dir, `bad-input-${CASES.indexOf(c)}`, "ledger.sqlite");
             const env: Record<string, string> = {};
             for (const [k, v] of Object.entries({ ...world.env("grace"), ...(c.env ?? {}) })) if (v !== undefined) env[k] = v;
             // The scope and a ledger of the test's own first, so a case's own flags come last.

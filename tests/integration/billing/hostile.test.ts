@@ -88,14 +88,15 @@ describe("billing client against a hostile server", function () {
         it("a 429 with a Retry-After of days is waited out for at most maxRetryAfterInMs", async () => {
             server.handle((_req, res, i) => {
                 if (i === 0) {
-                    res.writeHead(429, { "Retry-After": "999999999", "Content-Type": "application/json" });
+                    // 23 days: still within what a timer can hold (a larger one would fire at once).
+                    res.writeHead(429, { "Retry-After": "2000000", "Content-Type": "application/json" });
                     res.end('{"error":{"code":"TooManyRequests","message":"slow down"}}');
                 } else {
                     res.writeHead(200, { "Content-Type": "application/json" });
                     res.end(JSON.stringify(PROFILE));
                 }
             });
-            // Without the clamp this call would sleep for 31 years (mocha's timeout would fail it).
+            // Without the clamp this call would sleep for 23 days (mocha's timeout would fail it).
             const p = await client({}, { maxRetryAfterInMs: 50 }).getBillingProfile(REF);
             expect(p.name).to.equal("BP-1");
             expect(server.requests).to.have.length(2);
