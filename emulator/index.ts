@@ -15,7 +15,7 @@ import { z } from "zod";
 import { ConfigurationError } from "../provider/billing/configurationError";
 import { type PrincipalSummary, principalsView } from "./admin";
 import { type EmulatorSettings, type EmulatorState, SettingsPatch } from "./model";
-import { createRuntime } from "./runtime";
+import { DEFAULT_REQUEST_LOG_LIMIT, MAX_REQUEST_LOG_LIMIT, createRuntime } from "./runtime";
 import { type SeedOptions, createSeedState } from "./seed";
 import { createRequestListener } from "./server";
 import { type EmulatorStore, createMemoryStore, openFileStore } from "./store";
@@ -25,6 +25,7 @@ export type { SeedOptions } from "./seed";
 export { MAX_PDF_PADDING_BYTES, type EmulatorSettings, type EmulatorState, type SettingsPatch } from "./model";
 export type { PrincipalSummary } from "./admin";
 export type { RequestLogEntry, FaultRule } from "./runtime";
+export { DEFAULT_REQUEST_LOG_LIMIT, MAX_REQUEST_LOG_LIMIT } from "./runtime";
 export type { EmulatorStore } from "./store";
 
 /** The only address the emulator listens on: it has no authentication of its own admin API. */
@@ -43,6 +44,8 @@ export interface EmulatorOptions {
     settings?: SettingsPatch;
     /** Receives one line per Azure-facing request (default: silent). */
     log?: (line: string) => void;
+    /** How many requests `GET /_emulator/requests` keeps, the last ones (default 10,000). */
+    requestLogLimit?: number;
 }
 
 export interface EmulatorHandle {
@@ -78,6 +81,7 @@ const Options = z.object({
     dataDir: z.string().min(1).optional(),
     seed: z.object({ extraProfiles: z.number().int().min(0).max(10000).optional() }).optional(),
     settings: SettingsPatch.optional(),
+    requestLogLimit: z.number().int().min(1).max(MAX_REQUEST_LOG_LIMIT).default(DEFAULT_REQUEST_LOG_LIMIT),
 });
 
 function listen(server: http.Server, port: number): Promise<void> {
@@ -108,7 +112,7 @@ function listen(server: http.Server, port: number): Promise<void> {
  * valid; nothing is left listening in either case.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
-    const parsed = Options.safeParse({ port: options.port, dataDir: options.dataDir, seed: options.seed, settings: options.settings });
+    const parsed = Options.safeParse({ port: options.port, dataDir: options.dataDir, seed: options.seed, settings: options.settings, requestLogLimit: options.requestLogLimit });
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new ConfigurationError(`emulator option ${issue.path.join(".")}`, issue.message);
@@ -132,7 +136,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         });
     }
 
-    const runtime = createRuntime();
+    const runtime = createRuntime({ requestLogLimit: opts.requestLogLimit });
     const server = http.createServer(createRequestListener({ store, runtime, now, log: options.log }));
     try {
         await listen(server, opts.port);

@@ -89,21 +89,33 @@ export interface RequestLogEntry {
     status: number;
     /** The object id of the authenticated principal, or null. */
     principal: string | null;
+    /**
+     * Which TCP connection carried the request: 1 for the server's first,
+     * counting up. Requests of a client that keeps its connections alive share
+     * numbers.
+     */
+    connection: number;
 }
 
-/** The request log, bounded so a long benchmark cannot exhaust memory. */
+/** How many entries the request log keeps unless told otherwise. */
+export const DEFAULT_REQUEST_LOG_LIMIT = 10_000;
+/** The most a request log may be told to keep (about 2 GB of entries at most). */
+export const MAX_REQUEST_LOG_LIMIT = 10_000_000;
+
+/** The request log, bounded so a long benchmark cannot exhaust memory: the last `limit` entries. */
 export class RequestLog {
     private entries: RequestLogEntry[] = [];
 
-    constructor(private readonly limit = 10000) {}
+    constructor(readonly limit = DEFAULT_REQUEST_LOG_LIMIT) {}
 
     add(entry: RequestLogEntry): void {
         this.entries.push(entry);
-        if (this.entries.length > this.limit) this.entries.splice(0, this.entries.length - this.limit);
+        // Dropped in bulk once twice the limit is held, so that adding stays O(1) however large the limit.
+        if (this.entries.length >= 2 * this.limit) this.entries = this.entries.slice(-this.limit);
     }
 
     list(): RequestLogEntry[] {
-        return [...this.entries];
+        return this.entries.slice(-this.limit);
     }
 
     clear(): void {
@@ -149,16 +161,35 @@ export class PdfCache {
     }
 }
 
+/** Numbers the TCP connections of a server in the order they first carry a request. */
+export class ConnectionNumbers {
+    private readonly numbers = new WeakMap<object, number>();
+    private count = 0;
+
+    of(socket: object): number {
+        let n = this.numbers.get(socket);
+        if (n === undefined) this.numbers.set(socket, (n = ++this.count));
+        return n;
+    }
+}
+
 /** The run-time parts handed to every handler along with the store. */
 export interface Runtime {
     faults: FaultInjector;
     requests: RequestLog;
+    connections: ConnectionNumbers;
     /** Long-running operations (lro.ts): accepted, pending and recently completed. */
     operations: OperationTable;
     /** Rendered PDFs by `<invoice>/<document>/<padding>`. */
     pdfCache: PdfCache;
 }
 
-export function createRuntime(): Runtime {
-    return { faults: new FaultInjector(), requests: new RequestLog(), operations: new OperationTable(), pdfCache: new PdfCache() };
+export function createRuntime(options: { requestLogLimit?: number } = {}): Runtime {
+    return {
+        faults: new FaultInjector(),
+        requests: new RequestLog(options.requestLogLimit),
+        connections: new ConnectionNumbers(),
+        operations: new OperationTable(),
+        pdfCache: new PdfCache(),
+    };
 }

@@ -402,6 +402,7 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
         operation: null,
         status: 0,
         principal: null,
+        connection: deps.runtime.connections.of(req.socket),
     };
 
     let out: Outgoing;

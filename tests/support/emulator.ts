@@ -4,7 +4,7 @@
  * principals. Tests talk to it over real HTTP only.
  */
 import { adminCall } from "../../dev/emulator-admin";
-import { SEED, startEmulator } from "../../emulator";
+import { SEED, startEmulator, type RequestLogEntry } from "../../emulator";
 import { createBillingClient, type BillingClient } from "../../provider/billing/client";
 import { resolveSettings, type RetrySettings } from "../../provider/config";
 
@@ -14,15 +14,7 @@ export type SeedUser = keyof typeof SEED.users;
 /** Fast retries and polls, so fault tests do not wait seconds between attempts. */
 export const FAST_RETRY: Partial<RetrySettings> = { retryDelayInMs: 20, maxRetryDelayInMs: 200, lroDefaultPollInMs: 20 };
 
-export interface RequestLogEntry {
-    time: string;
-    method: string;
-    path: string;
-    query?: string;
-    operation?: string | null;
-    status: number;
-    principal: string | null;
-}
+export type { RequestLogEntry };
 
 export interface TestEmulator {
     url: string;

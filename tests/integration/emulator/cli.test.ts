@@ -208,8 +208,21 @@ describe("emulator: CLI command", () => {
         expect(err).to.not.match(/EPIPE|Unhandled/);
     });
 
+    it("keeps the last --request-log-limit requests", async () => {
+        const run = await runEmulator(["--quiet", "--request-log-limit", "3"]);
+        try {
+            for (let i = 0; i < 5; i++) await fetch(`${run.url}/providers/Microsoft.Billing/billingAccounts?api-version=2024-04-01&n=${i}`);
+            const log = ((await (await fetch(`${run.url}/_emulator/requests`)).json()) as { value: Array<{ query: { n: string } }> }).value;
+            expect(log.map((e) => e.query.n)).to.deep.equal(["2", "3", "4"]);
+        } finally {
+            run.child.kill("SIGTERM");
+            await run.exit;
+        }
+    });
+
     it("exits 2 with usage for bad flags", async () => {
-        for (const args of [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"]]) {
+        const bad = [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"], ["--request-log-limit", "0"], ["--request-log-limit", "20000000"]];
+        for (const args of bad) {
             const child = spawnEmulator(args);
             let err = "";
             child.stderr.on("data", (c: Buffer) => (err += c.toString()));

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { OperationTable } from "../../../emulator/lro";
 import type { LroRecord } from "../../../emulator/model";
-import { PdfCache } from "../../../emulator/runtime";
+import { ConnectionNumbers, PdfCache, RequestLog, type RequestLogEntry } from "../../../emulator/runtime";
 
 function op(id: string): LroRecord {
     return {
@@ -57,5 +57,25 @@ describe("emulator runtime: PDF cache", () => {
         cache.set("huge", new Uint8Array(50));
         expect(cache.get("huge")).to.have.length(50);
         expect(cache.get("a")).to.equal(undefined);
+    });
+});
+
+describe("emulator runtime: request log", () => {
+    const entry = (n: number): RequestLogEntry => ({ time: "", method: "GET", path: `/${n}`, query: {}, operation: null, status: 200, principal: null, connection: 1 });
+
+    it("keeps the last `limit` entries, however many were added", () => {
+        const log = new RequestLog(3);
+        for (let i = 0; i < 10; i++) {
+            log.add(entry(i));
+            expect(log.list().map((e) => e.path)).to.deep.equal([...Array(i + 1).keys()].slice(-3).map((k) => `/${k}`));
+        }
+        log.clear();
+        expect(log.list()).to.deep.equal([]);
+    });
+
+    it("numbers connections in the order they first carry a request", () => {
+        const numbers = new ConnectionNumbers();
+        const [a, b] = [{}, {}];
+        expect([numbers.of(a), numbers.of(b), numbers.of(a), numbers.of({})]).to.deep.equal([1, 2, 1, 3]);
     });
 });
