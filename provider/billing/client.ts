@@ -34,7 +34,7 @@ import {
     type GraphUser,
     type Invoice,
 } from "./schemas";
-import { Transport, type RawResponse } from "./transport";
+import { Transport, type RawResponse, type RequestTiming } from "./transport";
 import { formatDuration } from "../units";
 
 /** Outcome of {@link BillingClient.updateInvoiceEmailSettings}. */
@@ -63,6 +63,8 @@ export interface BillingClientOptions {
     httpClient?: HttpClient;
     /** Replace the credential the settings would create. */
     credential?: TokenCredential;
+    /** Told of every request once it is over, with its timing (a trace; see resources/trace.ts). */
+    onRequest?: (timing: RequestTiming) => void;
 }
 
 export class BillingClient {

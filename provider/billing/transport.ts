@@ -303,20 +303,43 @@ function requestIdOf(headers: Record<string, string>): string | undefined {
     return headers["x-ms-request-id"] ?? headers["x-ms-correlation-request-id"] ?? headers["request-id"];
 }
 
+/** One request as {@link TransportOptions.onRequest} sees it: from sending to the end of the body, retries included. */
+export interface RequestTiming {
+    operation: string;
+    method: string;
+    /** The final status; 0 when no answer came (connection failure, timeout, cut off). */
+    status: number;
+    /** Milliseconds since the Unix epoch, with fractions. */
+    start: number;
+    end: number;
+}
+
+export interface TransportOptions {
+    httpClient?: HttpClient;
+    credential?: TokenCredential;
+    /** Told of every request once it is over (a trace; never changes what is sent). */
+    onRequest?: (timing: RequestTiming) => void;
+}
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
 /**
  * Sends requests for the billing client. One instance per client; holds the
- * pipelines and the HTTP client, nothing per request.
+ * pipelines and the HTTP client (whose agents keep connections alive), nothing
+ * per request.
  */
 export class Transport {
     private readonly arm: Pipeline;
     private readonly graph: Pipeline;
     private readonly anonymous: Pipeline;
     private readonly http: HttpClient;
+    private readonly onRequest: TransportOptions["onRequest"];
 
     constructor(
         readonly settings: ClientSettings,
-        options: { httpClient?: HttpClient; credential?: TokenCredential } = {},
+        options: TransportOptions = {},
     ) {
+        this.onRequest = options.onRequest;
         const armCredential = options.credential ?? credentialFrom(settings.credential);
         // One DefaultAzureCredential serves both audiences; a static token only its own.
         const graphCredential =
@@ -357,12 +380,15 @@ export class Transport {
             request.body = JSON.stringify(body);
         }
         let response;
+        const start = this.onRequest && epochMs();
         try {
             response = await (api === "arm" ? this.arm : this.graph).sendRequest(this.http, request);
         } catch (err) {
+            if (start) this.onRequest!({ operation, method, status: 0, start, end: epochMs() });
             if (signal?.aborted && signal.reason instanceof AzureApiError) throw signal.reason;
             throw this.failure(err, request, operation);
         }
+        if (start) this.onRequest!({ operation, method, status: response.status, start, end: epochMs() });
         const headers = lowerHeaders(response.headers);
         const bodyText = response.bodyAsText ?? undefined;
         let json: unknown;
@@ -390,11 +416,14 @@ export class Transport {
             allowInsecureConnection: isLoopbackHttp(url),
         });
         let response;
+        const start = this.onRequest && epochMs();
         try {
             response = await this.anonymous.sendRequest(this.http, request);
         } catch (err) {
+            if (start) this.onRequest!({ operation, method: "GET", status: 0, start, end: epochMs() });
             throw this.failure(err, request, operation);
         }
+        if (start) this.onRequest!({ operation, method: "GET", status: response.status, start, end: epochMs() });
         const headers = lowerHeaders(response.headers);
         if (response.status !== 200) {
             throw new AzureApiError({

@@ -12,9 +12,10 @@
  * version of the shim's calling convention; a stack written by a newer shim
  * than this code understands fails with a clear message instead of guessing.
  */
+// First, so that its clock starts before the rest of the package loads.
+import { LOAD_STARTED_AT, TRACE_FILE_ENV, Tracer, epochMs } from "./trace";
 import type { dynamic } from "@pulumi/pulumi";
 import type { BillingClient } from "../billing/client";
-import { createBillingClient } from "../billing/client";
 import { resolveSettings, settingsFromEnvironment, settingsFromStackConfig, type SettingsLayer } from "../config";
 import { ConfigurationError } from "../errors";
 import { SHIM_ABI } from "./abi";
@@ -23,13 +24,34 @@ import { RESOURCES, type ResourceKind } from "./registry";
 export type { ResourceKind };
 
 /** Process-wide connection state of the dynamic-provider process (never serialized). */
-const state: { stack?: SettingsLayer; client?: BillingClient } = {};
+const state: { stack?: SettingsLayer; client?: BillingClient; tracer?: Tracer | null } = {};
 
+/**
+ * The trace of this process, when its environment asks for one (trace.ts),
+ * decided on first use; its first line says how long this package took to load.
+ */
+function tracer(): Tracer | undefined {
+    if (state.tracer === undefined) {
+        const file = process.env[TRACE_FILE_ENV];
+        state.tracer = file ? new Tracer(file) : null;
+        state.tracer?.write({ type: "load", pid: process.pid, start: LOAD_STARTED_AT, end: epochMs() });
+    }
+    return state.tracer ?? undefined;
+}
+
+/**
+ * The one billing client of the process, made on first use and kept, so its
+ * connections stay alive from one resource to the next.
+ */
 function client(): BillingClient {
     if (!state.client) {
         // The environment is read here, at the edge of the provider process, once.
         const settings = resolveSettings({ stack: state.stack, env: settingsFromEnvironment(process.env) });
-        state.client = createBillingClient(settings);
+        // Loaded on first use: check and diff (all a preview calls) need no client, and its
+        // HTTP stack is the larger part of what this package takes to load.
+        const { createBillingClient } = require("../billing/client") as typeof import("../billing/client");
+        const trace = tracer();
+        state.client = createBillingClient(settings, { onRequest: trace && ((t) => trace.write({ type: "request", pid: process.pid, ...t })) });
     }
     return state.client;
 }
@@ -49,7 +71,7 @@ export function host(kind: ResourceKind, abi: number) {
             `this stack names a resource kind '${kind}' that this installation does not have (it has ${Object.keys(RESOURCES).join(", ")}): install the azure-email-invoicing version that wrote the stack`,
         );
     }
-    return {
+    const provider = {
         /** Needs only `config.get` of Pulumi's request (tests pass a plain getter). */
         async configure(req: { config: Pick<dynamic.Config, "get"> }): Promise<void> {
             const stack = settingsFromStackConfig((k) => req.config.get(k));
@@ -81,10 +103,23 @@ export function host(kind: ResourceKind, abi: number) {
             await impl.remove(client(), props);
         },
     } satisfies Required<dynamic.ResourceProvider>;
+    const trace = tracer();
+    return trace ? traced(kind, provider, trace) : provider;
+}
+
+/** The provider with each engine call timed into the trace. */
+function traced<P extends Required<dynamic.ResourceProvider>>(kind: string, provider: P, trace: Tracer): P {
+    const out = { ...provider };
+    for (const method of ["check", "diff", "create", "read", "update", "delete"] as const) {
+        const inner = provider[method] as (...args: unknown[]) => Promise<unknown>;
+        (out as Record<string, unknown>)[method] = (...args: unknown[]) => trace.call(kind, method, () => inner(...args));
+    }
+    return out;
 }
 
 /** For tests: forget the configured settings and client. */
 export function resetHostState(): void {
     state.stack = undefined;
     state.client = undefined;
+    state.tracer = undefined;
 }

@@ -4,8 +4,12 @@
  * permission and not-found errors. Asserts what the emulator holds.
  */
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as setting from "../../../provider/resources/emailInvoiceSetting";
 import { host, resetHostState } from "../../../provider/resources/host";
+import { TRACE_FILE_ENV, readTrace } from "../../../provider/resources/trace";
 import { SEED, startTestEmulator, type TestEmulator } from "../../support/emulator";
 
 // The billing profile as a program names it: its two names (SEED.profiles also carries its display name, which is no input).
@@ -183,6 +187,39 @@ describe("EmailInvoiceSetting handlers", () => {
         const log = await emu.admin.requests();
         expect(new Set(log.map((e) => e.principal))).to.deep.equal(new Set([SEED.users.alice.id]));
         resetHostState();
+    });
+
+    it("with a trace file, the host records each call and each billing request it made, on one kept-alive connection", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-trace-"));
+        const file = path.join(dir, "trace.jsonl");
+        process.env[TRACE_FILE_ENV] = file;
+        try {
+            resetHostState();
+            const provider = host("EmailInvoiceSetting", 1);
+            const config: Record<string, string> = { "azure-email-invoicing:endpoint": emu.url, "azure-email-invoicing:token": emu.token("alice") };
+            await provider.configure({ config: { get: (k) => config[k] } });
+            await emu.admin.clearRequests();
+            const checked = await provider.check({}, { ...ops, enabled: true, additionalRecipients: [] });
+            const created = await provider.create(checked.inputs);
+            await provider.read(created.id, created.outs);
+            await provider.delete(created.id, created.outs);
+            const events = readTrace(file);
+            expect(events.map((e) => e.type)[0]).to.equal("load");
+            const calls = events.filter((e) => e.type === "call");
+            expect(calls.map((c) => c.method)).to.deep.equal(["check", "create", "read", "delete"]);
+            for (const c of calls) expect(c.end).to.be.at.least(c.start);
+            const requests = events.filter((e) => e.type === "request");
+            const log = await emu.admin.requests();
+            expect(requests.map((r) => `${r.method} ${r.operation} ${r.status}`)).to.deep.equal(log.map((e) => `${e.method} ${e.operation} ${e.status}`));
+            // Each request lies within the call that made it.
+            const create = calls[1];
+            expect(requests.filter((r) => r.start >= create.start && r.end <= create.end).map((r) => r.operation)).to.deep.equal(["getBillingProfile", "putBillingProfile"]);
+            expect(new Set(log.map((e) => e.connection)).size, "one connection, kept alive").to.equal(1);
+        } finally {
+            delete process.env[TRACE_FILE_ENV];
+            resetHostState();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("refuses a stack written by a newer shim", () => {
