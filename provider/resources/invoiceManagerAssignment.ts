@@ -250,18 +250,24 @@ export async function create(client: BillingClient, news: Record<string, unknown
     const inputs = parseInputs(news);
     const who = inputs.userEmailAddress ?? inputs.principalId;
     const what = `creating ${describe(inputs, who)}`;
-    let principal, role, existing;
-    try {
-        principal = await resolvePrincipal(client, inputs);
-    } catch (err) {
-        throw operationError(what, err, `There is no user with email (user principal name) ${inputs.userEmailAddress} in the directory: check the address, or give principalId.`);
+    // The three reads do not depend on each other: one round trip instead of three.
+    const [principalRead, roleRead, assignmentsRead] = await Promise.allSettled([
+        resolvePrincipal(client, inputs),
+        client.resolveRoleDefinition(inputs, INVOICE_MANAGER_ROLE_NAME),
+        client.listRoleAssignments(inputs),
+    ]);
+    if (principalRead.status === "rejected") {
+        throw operationError(
+            what,
+            principalRead.reason,
+            `There is no user with email (user principal name) ${inputs.userEmailAddress} in the directory: check the address, or give principalId.`,
+        );
     }
-    try {
-        role = await client.resolveRoleDefinition(inputs, INVOICE_MANAGER_ROLE_NAME);
-        existing = findAssignment(await client.listRoleAssignments(inputs), principal.principalId, role.id);
-    } catch (err) {
-        throw operationError(what, err, checkNames(inputs));
-    }
+    if (roleRead.status === "rejected") throw operationError(what, roleRead.reason, checkNames(inputs));
+    if (assignmentsRead.status === "rejected") throw operationError(what, assignmentsRead.reason, checkNames(inputs));
+    const principal = principalRead.value;
+    const role = roleRead.value;
+    const existing = findAssignment(assignmentsRead.value, principal.principalId, role.id);
     const ctx = {
         billingAccountName: inputs.billingAccountName,
         billingProfileName: inputs.billingProfileName,
