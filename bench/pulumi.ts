@@ -24,8 +24,28 @@
  * and state bytes from the first cycle). Wall time includes
  * starting the CLI, the language host, the program and the dynamic-provider
  * process, as a user sees it. Billing API calls come from the emulator's
- * request log; state bytes from `pulumi stack export`.
+ * request log (with the TCP connections that carried them); state bytes from
+ * `pulumi stack export`.
+ *
+ * In the first cycle, the dynamic provider runs with
+ * `AZURE_EMAIL_INVOICING_TRACE_FILE`, so its process writes a trace
+ * (provider/resources/trace.ts), and a second table breaks each operation's
+ * wall time down: in the provider, on the wire, in the engine
+ * (bench/breakdown.ts).
+ *
+ * The least number of billing API calls each operation needs, printed beside
+ * the measured ones, per profile (one setting and one assignment):
+ * - up: the setting reads the profile (its prior values, and the body to
+ *   write back: 2024-04-01 has no PATCH) and writes it (GET + PUT); the
+ *   assignment resolves the email through Graph, finds the profile's
+ *   Invoice manager role by name, looks for an assignment to adopt, and
+ *   creates one (4): 6 per profile;
+ * - a no-change preview: none;
+ * - refresh: one GET per resource: 2;
+ * - destroy: the setting restores its prior values (GET + PUT), the
+ *   assignment is deleted (DELETE): 3.
  */
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -44,6 +64,8 @@ import {
     type CommandResult,
     type StateResource,
 } from "../dev/pulumi-stack";
+import { TRACE_FILE_ENV, epochMs, readTrace } from "../provider/resources/trace";
+import { breakdownOf, type Breakdown } from "./breakdown";
 
 const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
 const MANAGER = "jane@contoso.com";
@@ -66,7 +88,15 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 interface Measured {
     ms: number[];
     calls: RequestLogEntry[];
+    /** The dynamic provider, first cycle: where the time went. */
+    breakdown?: Breakdown;
 }
+
+const LABELS = ["up (create)", "preview (no change)", "refresh", "destroy"] as const;
+type Label = (typeof LABELS)[number];
+
+/** The least billing API calls per profile (one setting, one assignment) each operation needs (see the module comment). */
+const LEAST_CALLS_PER_PROFILE: Record<Label, number> = { "up (create)": 6, "preview (no change)": 0, refresh: 2, destroy: 3 };
 
 async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({
@@ -87,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
     const token = SEED.users.grace.token;
 
     const stacks = {} as Record<Mode, TestStack>;
+    const traceDir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-trace-"));
     try {
         for (const mode of MODES) {
             const stack = await TestStack.create({
@@ -101,23 +132,27 @@ async function main(argv: string[]): Promise<void> {
             await stack.config("manager", MANAGER);
         }
 
-        const labels = ["up (create)", "preview (no change)", "refresh", "destroy"] as const;
-        type Label = (typeof labels)[number];
         const results = {} as Record<Label, Record<Mode, Measured>>;
-        for (const l of labels) results[l] = { ours: { ms: [], calls: [] }, plugin: { ms: [], calls: [] }, noop: { ms: [], calls: [] } };
-        /** Runs one operation on each stack in turn; keeps the request log of the first cycle. */
+        for (const l of LABELS) results[l] = { ours: { ms: [], calls: [] }, plugin: { ms: [], calls: [] }, noop: { ms: [], calls: [] } };
+        const traceFile = path.join(traceDir, "trace.jsonl");
+        /** Runs one operation on each stack in turn; keeps the request log (and the dynamic provider's trace) of the first cycle. */
         const measure = async (label: Label, cycle: number, run: (s: TestStack) => Promise<CommandResult>) => {
             for (const mode of MODES) {
                 await adminCall(emulator.url, "DELETE", "requests");
+                const traced = mode === "ours" && cycle === 0;
+                fs.rmSync(traceFile, { force: true });
+                stacks[mode].setEnv({ [TRACE_FILE_ENV]: traced ? traceFile : undefined });
                 process.stderr.write(`[bench] cycle ${cycle + 1}/${repeat}: ${label} (${mode})...`);
-                const t0 = process.hrtime.bigint();
+                const start = epochMs();
                 const r = await run(stacks[mode]);
-                const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+                const end = epochMs();
+                const ms = end - start;
                 process.stderr.write(` ${seconds(ms)} s\n`);
                 if (r.code !== 0) throw new Error(`${label} (${mode}) exited ${r.code}:\n${r.output}`);
                 const log = (await adminCall(emulator.url, "GET", "requests")).value as RequestLogEntry[];
                 results[label][mode].ms.push(ms);
                 if (cycle === 0) results[label][mode].calls = log;
+                if (traced) results[label][mode].breakdown = breakdownOf(readTrace(traceFile), { start, end });
             }
         };
 
@@ -152,17 +187,21 @@ async function main(argv: string[]): Promise<void> {
         );
         out.push("");
         const ratio = (x: number, floor: number) => (x / floor).toFixed(2);
-        const rows = Object.entries(results).map(([label, r]) => {
+        const perResource = (ms: number) => (ms / resources).toFixed(1);
+        const rows = LABELS.map((label) => {
+            const r = results[label];
             const floor = median(r.noop.ms);
-            const cells = [label];
+            const cells: string[] = [label];
             for (const mode of ["ours", "plugin"] as const) cells.push(seconds(median(r[mode].ms)));
             cells.push(seconds(floor));
             for (const mode of ["ours", "plugin"] as const) cells.push(ratio(median(r[mode].ms), floor));
+            for (const mode of MODES) cells.push(perResource(median(r[mode].ms)));
             for (const mode of ["ours", "plugin"] as const) {
                 const calls = r[mode].calls;
                 cells.push(`${calls.length} (${calls.filter((c) => c.method !== "GET").length})`);
             }
-            cells.push((r.plugin.calls.length / resources).toFixed(1));
+            for (const mode of ["ours", "plugin"] as const) cells.push((r[mode].calls.length / resources).toFixed(1));
+            cells.push(((LEAST_CALLS_PER_PROFILE[label] * n) / resources).toFixed(1));
             return cells;
         });
         out.push(
@@ -174,12 +213,57 @@ async function main(argv: string[]): Promise<void> {
                     "no-op floor (s)",
                     "dynamic / floor",
                     "plugin / floor",
+                    "ms/resource: dynamic",
+                    "plugin",
+                    "floor",
                     "billing API calls, dynamic (writes)",
                     "plugin (writes)",
-                    "plugin calls/resource",
+                    "calls/resource: dynamic",
+                    "plugin",
+                    "least needed",
                 ],
                 rows,
-                { rightAlign: [1, 2, 3, 4, 5, 6, 7, 8] },
+                { rightAlign: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] },
+            ),
+        );
+        out.push("");
+        // Where the dynamic provider's time went, first cycle (traced): the three parts add up to the wall time.
+        const part = (ms: number, wall: number) => `${seconds(ms)} (${((100 * ms) / wall).toFixed(0)}%)`;
+        out.push(
+            renderTable(
+                [
+                    "operation (dynamic, cycle 1)",
+                    "wall (s)",
+                    "in the provider (s)",
+                    "of which loading",
+                    "on the wire (s)",
+                    "in the engine (s)",
+                    "floor (s)",
+                    "provider CPU (s)",
+                    "provider calls (mean ms)",
+                    "requests (mean ms)",
+                    "TCP connections",
+                ],
+                LABELS.map((label) => {
+                    const r = results[label];
+                    const b = r.ours.breakdown;
+                    if (!b) return [label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"];
+                    const calls = [...b.calls].map(([m, c]) => `${m} ${c.count} (${c.meanMs.toFixed(0)})`).join(", ") || "none";
+                    return [
+                        label,
+                        seconds(b.wallMs),
+                        part(b.providerMs, b.wallMs),
+                        seconds(b.loadMs),
+                        part(b.wireMs, b.wallMs),
+                        part(b.engineMs, b.wallMs),
+                        seconds(r.noop.ms[0]),
+                        seconds(b.providerCpuMs),
+                        calls,
+                        b.requests.count ? `${b.requests.count} (${b.requests.meanMs.toFixed(1)})` : "0",
+                        String(new Set(r.ours.calls.map((c) => c.connection)).size),
+                    ];
+                }),
+                { rightAlign: [1, 2, 3, 4, 5, 6, 7, 9, 10] },
             ),
         );
         out.push("");
@@ -191,7 +275,7 @@ async function main(argv: string[]): Promise<void> {
         out.push(
             renderTable(
                 ["operation", "billing API calls by API operation (dynamic)", "(plugin)"],
-                Object.entries(results).map(([label, r]) => [label, byOp(r.ours.calls), byOp(r.plugin.calls)]),
+                LABELS.map((label) => [label, byOp(results[label].ours.calls), byOp(results[label].plugin.calls)]),
             ),
         );
         out.push("");
@@ -212,6 +296,7 @@ async function main(argv: string[]): Promise<void> {
     } finally {
         for (const s of Object.values(stacks)) await s.dispose();
         await emulator.close();
+        fs.rmSync(traceDir, { recursive: true, force: true });
     }
 }
 
