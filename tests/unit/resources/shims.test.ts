@@ -1,7 +1,10 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { emailInvoiceSettingProvider, invoiceManagerAssignmentProvider } from "../../../sdk/shims";
 import { SHIM_ABI } from "../../../provider/resources/abi";
+import { REPO_ROOT } from "../../../dev/paths";
 
 const requireFromString: (code: string) => { handler(): unknown } = require("require-from-string");
 
@@ -45,4 +48,15 @@ describe("serialized provider shims", () => {
             expect(result.failures!.map((f) => f.property)).to.include("billingAccountName");
         });
     }
+
+    it("a stack written by 0.1.0's shim (seven forwarding methods) still runs this implementation", async () => {
+        // The text 0.1.0 stored in every stack's state, as `pulumi stack export` shows it.
+        const text = fs.readFileSync(path.join(REPO_ROOT, "tests", "vectors", "shims", "EmailInvoiceSetting-0.1.0.txt"), "utf8");
+        const loaded = requireFromString(text).handler() as pulumi.dynamic.ResourceProvider;
+        await loaded.configure!({ config: { get: () => undefined, require: () => "" } as pulumi.dynamic.Config });
+        const result = await loaded.check!({}, { billingAccountName: "bad/name", billingProfileName: "P1", enabled: true });
+        expect(result.failures!.map((f) => f.property)).to.deep.equal(["billingAccountName"]);
+        const diff = await loaded.diff!("id", { billingAccountName: "A", billingProfileName: "P1", enabled: false }, { billingAccountName: "A", billingProfileName: "P1", enabled: true });
+        expect(diff.changes).to.equal(true);
+    });
 });
