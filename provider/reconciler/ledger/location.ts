@@ -1,24 +1,34 @@
 /**
  * Where the ledger is: a setting (a path, or a PostgreSQL URL) and where it
  * came from, read into a typed location before anything is opened. Pure
- * apart from reading TLS files a URL names; the caller passes the
- * environment, and names the setting's source (this module does not know
- * the CLI's flags).
+ * apart from reading the TLS files a URL names (and libpq's default root
+ * certificate, `~/.postgresql/root.crt`, when it exists); the caller passes
+ * the environment, and names the setting's source (this module does not
+ * know the CLI's flags).
  *
  * PostgreSQL URLs take libpq's parameters and environment variables (URL
  * parameters win over `PG*` variables, as in libpq), and `sslmode` keeps
- * libpq's meanings: `require` encrypts without checking the certificate,
- * `verify-ca` checks it against `sslrootcert`, `verify-full` checks it and
- * the host name (node-postgres on its own reads `require` as
- * `verify-full`). node-postgres cannot fall back between TLS and plaintext,
- * so `allow` means plaintext and `prefer` means unverified TLS: their first
- * choice. Without `sslmode`, a loopback or Unix-socket server is reached
- * in plaintext and any other with `verify-full`.
+ * libpq's meanings: `require` encrypts without checking the certificate
+ * (unless a root certificate is named or present, when libpq checks it as
+ * `verify-ca` does), `verify-ca` checks it against the root certificate,
+ * `verify-full` checks it and the host name (node-postgres on its own reads
+ * `require` as `verify-full`). node-postgres cannot fall back between TLS
+ * and plaintext, so `allow` means plaintext and `prefer` means unverified
+ * TLS: their first choice. Without `sslmode`, a loopback or Unix-socket
+ * server is reached in plaintext and any other with `verify-full`. As in
+ * libpq, `sslmode` does not apply to a Unix socket (always plaintext),
+ * `hostaddr` is the address connected to while `host` is the name the
+ * certificate must hold, and `sslrootcert=system` trusts the public
+ * authorities (Node.js's list) and needs `verify-full`. One deliberate
+ * difference: `verify-full` with no root certificate at all trusts the
+ * public authorities (libpq would refuse), so a managed server with a
+ * public certificate (Azure Database for PostgreSQL) needs no file.
  */
+import * as fs from "node:fs";
 import { isIP } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ConnectionOptions } from "node:tls";
+import { checkServerIdentity, type ConnectionOptions } from "node:tls";
 import { parse as parseConnectionString } from "pg-connection-string";
 import { isLoopbackHost } from "../../config";
 import { ConfigurationError } from "../../errors";
@@ -45,13 +55,18 @@ export interface SqliteLedgerLocation {
 
 /** The connection settings of a PostgreSQL ledger, resolved (everything but the password, which is looked up when connecting). */
 export interface PostgresConnection {
+    /** The server's name: what its certificate must hold (`verify-full`) and the password file matches; or a Unix-socket folder. */
     host: string;
+    /** libpq's `hostaddr`: the numeric address connected to instead of looking `host` up. */
+    hostaddr?: string;
     port: number;
     user: string;
     database: string;
     ssl: false | ConnectionOptions;
     /** libpq's `sslmode`, as resolved. */
     sslmode: SslMode;
+    /** The root certificate file the server's certificate is checked against, if any (`system`: the public authorities). */
+    sslrootcert?: string;
     /** libpq `options` (e.g. `-c search_path=ledger`), if any. */
     options?: string;
     applicationName: string;
@@ -101,6 +116,7 @@ const URL_PARAMETERS = new Set([
 /** The `PG*` variables that fill in what the URL leaves out, by URL parameter. */
 const ENVIRONMENT: Record<string, string> = {
     host: "PGHOST",
+    hostaddr: "PGHOSTADDR",
     port: "PGPORT",
     dbname: "PGDATABASE",
     user: "PGUSER",
@@ -200,7 +216,8 @@ function postgresLocation(text: string, source: LedgerSource, input: LedgerSetti
         const fromEnv = env ? input.env[env] : undefined;
         return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
     };
-    const hostText = decodeURIComponent(url.hostname.replace(/^\[(.*)\]$/, "$1")) || param("host") || "localhost";
+    // With hostaddr alone, libpq takes the address for the name too.
+    const hostText = decodeURIComponent(url.hostname.replace(/^\[(.*)\]$/, "$1")) || param("host") || param("hostaddr") || "localhost";
     const hosts = hostText.split(",").map((h) => h.trim());
     if (hosts.length > 1) throw refuse(`'${display}' names several hosts: the ledger connects to one; give one host`);
     const host = hosts[0];
@@ -209,23 +226,46 @@ function postgresLocation(text: string, source: LedgerSource, input: LedgerSetti
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw refuse(`'${display}': port '${portText}' is not a port number`);
     const user = decodeURIComponent(url.username) || param("user") || os.userInfo().username;
     const database = (url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined) || param("dbname") || user;
+    const hostaddr = param("hostaddr");
+    if (hostaddr !== undefined && isIP(hostaddr) === 0) {
+        throw refuse(`'${display}': hostaddr '${hostaddr}' is not a numeric IP address: put the address in hostaddr and the server's name in host`);
+    }
+    // libpq connects to hostaddr when given (TCP, even if host is a socket folder), else to host.
+    const socket = hostaddr === undefined && host.startsWith("/");
+    const address = hostaddr ?? host;
+    const home = input.env.HOME && path.isAbsolute(input.env.HOME) ? input.env.HOME : os.homedir();
     const modeText = param("sslmode");
     if (modeText !== undefined && !(SSL_MODES as readonly string[]).includes(modeText)) {
         throw refuse(`'${display}': sslmode '${modeText}' is not one of ${SSL_MODES.join(", ")}`);
     }
-    const local = host.startsWith("/") || isLoopbackHost(host);
-    const sslmode: SslMode = (modeText as SslMode | undefined) ?? (local ? "disable" : "verify-full");
+    const rootcertText = param("sslrootcert");
+    if (rootcertText === "system" && modeText !== undefined && modeText !== "verify-full") {
+        throw refuse(`'${display}': sslrootcert=system trusts every public certificate authority, so only the host name tells the server apart: use sslmode=verify-full (or leave sslmode out)`);
+    }
+    const local = socket || isLoopbackHost(address);
+    const sslmode: SslMode = (modeText as SslMode | undefined) ?? (rootcertText === "system" || !local ? "verify-full" : "disable");
     if (!local && !input.allowInsecure && (sslmode === "disable" || sslmode === "allow" || sslmode === "prefer")) {
         throw refuse(
-            `sslmode=${sslmode} to ${host}, which is not loopback, may send the ledger's traffic (and the password) in plaintext or to an impostor: use sslmode=require or verify-full, or pass ${input.allowInsecureHint}`,
+            `sslmode=${sslmode} to ${address}, which is not loopback, may send the ledger's traffic (and the password) in plaintext or to an impostor: use sslmode=require or verify-full, or pass ${input.allowInsecureHint}`,
+        );
+    }
+    // libpq's default root certificate, used (by every mode that encrypts) when present.
+    const defaultRootcert = path.join(home, ".postgresql", "root.crt");
+    const rootcert =
+        rootcertText === "system" ? "system" : rootcertText !== undefined ? path.resolve(input.value!.baseDir, rootcertText) : fs.existsSync(defaultRootcert) ? defaultRootcert : undefined;
+    if (sslmode === "verify-ca" && !socket && (rootcert === undefined || rootcert === "system")) {
+        throw refuse(
+            `'${display}': sslmode=verify-ca checks the server's certificate against the certificate authority you name, and none is named: give sslrootcert=<the CA's certificate file> in the URL (or PGSSLROOTCERT), or use sslmode=verify-full, which also checks the host name`,
         );
     }
     const timeoutText = param("connect_timeout") ?? "10";
     const connectTimeoutSeconds = Number(timeoutText);
     if (!Number.isInteger(connectTimeoutSeconds) || connectTimeoutSeconds < 0) throw refuse(`'${display}': connect_timeout '${timeoutText}' is not a whole number of seconds`);
-    const ssl = tlsOptions(sslmode, host, { rootcert: param("sslrootcert"), cert: param("sslcert"), key: param("sslkey") }, input.value!.baseDir, display, refuse);
+    // sslmode does not apply to a Unix socket (libpq ignores it there): the server offers no TLS on one.
+    const ssl = socket
+        ? false
+        : tlsOptions(sslmode, host, hostaddr, { rootcert: rootcert === "system" ? undefined : rootcert, cert: param("sslcert"), key: param("sslkey") }, input.value!.baseDir, display, refuse);
     const password = url.password ? decodeURIComponent(url.password) : (url.searchParams.get("password") ?? undefined);
-    const home = input.env.HOME && path.isAbsolute(input.env.HOME) ? input.env.HOME : os.homedir();
     return {
         kind: "postgres",
         source,
@@ -233,11 +273,13 @@ function postgresLocation(text: string, source: LedgerSource, input: LedgerSetti
         local,
         connection: {
             host,
+            ...(hostaddr !== undefined ? { hostaddr } : {}),
             port,
             user,
             database,
             ssl,
             sslmode,
+            ...(rootcert !== undefined && ssl !== false ? { sslrootcert: rootcert } : {}),
             options: param("options"),
             applicationName: param("application_name") ?? "azure-email-invoicing",
             connectTimeoutSeconds,
@@ -257,6 +299,7 @@ function postgresLocation(text: string, source: LedgerSource, input: LedgerSetti
 function tlsOptions(
     sslmode: SslMode,
     host: string,
+    hostaddr: string | undefined,
     files: { rootcert?: string; cert?: string; key?: string },
     baseDir: string,
     display: string,
@@ -265,7 +308,16 @@ function tlsOptions(
     if (sslmode === "disable" || sslmode === "allow") return false;
     const mode = sslmode === "prefer" ? "require" : sslmode;
     const q = new URLSearchParams({ sslmode: mode });
-    for (const [k, v] of Object.entries(files)) if (v) q.set(`ssl${k}`, path.resolve(baseDir, v));
+    for (const [k, v] of Object.entries(files)) {
+        if (!v) continue;
+        const file = path.resolve(baseDir, v);
+        try {
+            fs.accessSync(file, fs.constants.R_OK);
+        } catch (err) {
+            throw refuse(`'${display}': ssl${k} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): give the path of a PEM file this user can read`);
+        }
+        q.set(`ssl${k}`, file);
+    }
     let parsed: { ssl?: unknown };
     try {
         parsed = parseConnectionString(`postgres://${encodeURIComponent(host.startsWith("/") ? "localhost" : host)}/x?${q.toString()}`, { useLibpqCompat: true }) as { ssl?: unknown };
@@ -275,5 +327,10 @@ function tlsOptions(
     const ssl = (parsed.ssl && typeof parsed.ssl === "object" ? parsed.ssl : {}) as ConnectionOptions;
     // verify-full checks the host name, which TLS needs to know (SNI takes names, not addresses).
     if (!host.startsWith("/") && isIP(host) === 0) ssl.servername = host;
+    // Connecting to hostaddr, the certificate must still name host (node-postgres would check the address).
+    if (hostaddr !== undefined && mode === "verify-full") {
+        const name = host.startsWith("/") ? "localhost" : host;
+        ssl.checkServerIdentity = (_address, cert) => checkServerIdentity(name, cert);
+    }
     return ssl;
 }

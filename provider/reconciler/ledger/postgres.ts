@@ -90,8 +90,51 @@ function describePg(err: PgFailure, c: PostgresConnection): { message: string; r
     }
     if (code === "3D000") return { message: `the database ${c.database} does not exist (${message}): create it, or name another in the URL`, retryable: false };
     if (code === "42501") return { message: `user ${c.user} lacks a privilege the ledger needs (${message}): see "Running the reconciler in production" in the README`, retryable: false };
-    if (RETRYABLE.test(code) || RETRYABLE_MESSAGE.test(message)) return { message: `cannot reach ${c.host}:${c.port}: ${message}`, retryable: true };
+    const tls = describeTls(err, c);
+    if (tls) return { message: tls, retryable: false };
+    if (RETRYABLE.test(code) || RETRYABLE_MESSAGE.test(message)) return { message: `cannot reach ${c.hostaddr ?? c.host}:${c.port}: ${message}`, retryable: true };
     return { message: code ? `${message} (${code})` : message, retryable: false };
+}
+
+/** OpenSSL's verdicts (Node.js's `err.code`) that mean: no authority this ledger trusts signed the server's certificate. */
+const UNTRUSTED_CERTIFICATE = new Set([
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "CERT_UNTRUSTED",
+    "CERT_SIGNATURE_FAILURE",
+    "CERT_REJECTED",
+    "INVALID_CA",
+]);
+
+/**
+ * A TLS failure in the user's words, or undefined when `err` is none. None
+ * is worth retrying: the same certificate comes back next time.
+ */
+function describeTls(err: PgFailure, c: PostgresConnection): string | undefined {
+    const code = err.code ?? "";
+    const message = err.message ?? String(err);
+    const mode = `sslmode=${c.sslmode}`;
+    if (message === "The server does not support SSL connections") {
+        return `the server does not accept TLS connections, and ${mode} needs TLS: turn ssl on in the server's configuration, or, for a server on loopback only, use sslmode=disable`;
+    }
+    if (UNTRUSTED_CERTIFICATE.has(code)) {
+        const trusted =
+            c.sslrootcert === undefined || c.sslrootcert === "system"
+                ? "no sslrootcert is given, so only the public certificate authorities are trusted"
+                : `the certificate authority in sslrootcert ${c.sslrootcert} did not sign it`;
+        return `the server's certificate is not trusted with ${mode} (${message}; ${code}): ${trusted}. Give the certificate of the authority that signed the server's certificate as sslrootcert=<file> in the URL (or PGSSLROOTCERT)`;
+    }
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+        return `the server's certificate does not name ${c.host} (${message}), and ${mode} checks the host name: connect by a name the certificate holds (host=<name>, with hostaddr=<address> to choose the address), or use sslmode=verify-ca to check only the authority`;
+    }
+    if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+        return `the server's certificate is not valid now (${message}; ${code}): renew it on the server (or correct this machine's clock)`;
+    }
+    if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) return `the TLS handshake with ${c.hostaddr ?? c.host}:${c.port} failed (${message}; ${code}) with ${mode}`;
+    return undefined;
 }
 
 /** An SQL value for a list of names compared case-insensitively. */
@@ -114,7 +157,8 @@ export class PostgresLedger implements Ledger {
         const c = where.connection;
         const options = [c.options, readOnly ? "-c default_transaction_read_only=on" : undefined].filter(Boolean).join(" ");
         return {
-            host: c.host,
+            // libpq's hostaddr: the address to connect to; the certificate is checked against host (location.ts).
+            host: c.hostaddr ?? c.host,
             port: c.port,
             user: c.user,
             database: c.database,

@@ -70,6 +70,28 @@ describe("ledger location", () => {
         expect(refusal(() => pg("postgres://db.example.com/l?sslmode=sometimes")).message).to.match(/sslmode 'sometimes' is not one of disable, allow, prefer, require, verify-ca, verify-full/);
     });
 
+    it("follows libpq where node-postgres would not: no TLS on a Unix socket, hostaddr connected to while host is checked, sslrootcert=system, a readable root certificate", () => {
+        const socket = pg("postgres://%2Fvar%2Frun%2Fpostgresql/l?sslmode=verify-full").connection;
+        expect(socket).to.deep.include({ host: "/var/run/postgresql", ssl: false, sslmode: "verify-full" });
+
+        const addr = pg("postgres://db.example.com/l?hostaddr=10.1.2.3&sslmode=verify-full");
+        expect(addr.connection).to.deep.include({ host: "db.example.com", hostaddr: "10.1.2.3" });
+        expect(addr.connection.ssl).to.include({ servername: "db.example.com" });
+        expect(addr.local).to.equal(false);
+        // Off loopback is where the connection goes.
+        expect(pg("postgres://db.example.com/l?hostaddr=127.0.0.1").local).to.equal(true);
+        expect(refusal(() => pg("postgres://localhost/l?hostaddr=10.1.2.3&sslmode=disable")).message).to.match(/sslmode=disable to 10\.1\.2\.3, which is not loopback/);
+        expect(pg("postgres:///l", { env: { PGHOSTADDR: "10.1.2.3" } }).connection).to.deep.include({ host: "10.1.2.3", hostaddr: "10.1.2.3" });
+        expect(refusal(() => pg("postgres://h/l?hostaddr=db.example.com")).message).to.match(/hostaddr 'db\.example\.com' is not a numeric IP address/);
+
+        const system = pg("postgres://127.0.0.1/l?sslrootcert=system").connection;
+        expect(system).to.deep.include({ sslmode: "verify-full", sslrootcert: "system" });
+        expect(system.ssl).to.not.have.property("rejectUnauthorized");
+        expect(refusal(() => pg("postgres://db.example.com/l?sslmode=require&sslrootcert=system")).message).to.match(/sslrootcert=system .* use sslmode=verify-full/);
+        expect(refusal(() => pg("postgres://db.example.com/l?sslmode=verify-ca")).message).to.match(/^--ledger: .*sslmode=verify-ca checks .* none is named: give sslrootcert=/);
+        expect(refusal(() => pg("postgres://db.example.com/l?sslmode=verify-full&sslrootcert=missing.crt")).message).to.match(/sslrootcert \/work\/missing\.crt cannot be read \(ENOENT\)/);
+    });
+
     it("refuses plaintext off loopback unless allowed, naming the source and the flag", () => {
         for (const mode of ["disable", "allow", "prefer"]) {
             const err = refusal(() => pg(`postgres://db.example.com/l?sslmode=${mode}`, { source: ENV }));
