@@ -86,14 +86,14 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     let port = 0;
     if (values.port !== undefined) {
         if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
-            io.stderr.write(`azure-email-invoicing emulator: --port must be a number from 0 to 65535, not '${values.port}'\n`);
+            io.stderr.write(terminalSafe(`azure-email-invoicing emulator: --port must be a number from 0 to 65535, not '${values.port}'`) + "\n");
             return 2;
         }
         port = Number(values.port);
     }
     const padding = values["pdf-padding-bytes"];
     if (padding !== undefined && (!/^\d{1,8}$/.test(padding) || Number(padding) > MAX_PDF_PADDING_BYTES)) {
-        io.stderr.write(`azure-email-invoicing emulator: --pdf-padding-bytes must be a number from 0 to ${MAX_PDF_PADDING_BYTES}, not '${padding}'\n`);
+        io.stderr.write(terminalSafe(`azure-email-invoicing emulator: --pdf-padding-bytes must be a number from 0 to ${MAX_PDF_PADDING_BYTES}, not '${padding}'`) + "\n");
         return 2;
     }
     const logLimit = values["request-log-limit"];

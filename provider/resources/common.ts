@@ -11,6 +11,7 @@ import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
 import * as names from "../billing/names";
 import type { BillingProfileRef } from "../billing/names";
 import { PATHS, matchPath } from "../billing/paths";
+import { terminalSafe } from "../terminal";
 
 /**
  * The value Pulumi's engine sends for an input that is not known yet (during
@@ -63,7 +64,7 @@ export function checkProperties<S extends Record<string, z.ZodType>>(
         }
         const result = schema.safeParse(raw);
         if (result.success) values[key] = result.data;
-        else failures.push(...topLevelFailures(key, issuesFromZod(result.error, key)));
+        else for (const f of topLevelFailures(key, issuesFromZod(result.error, key))) failures.push(f);
     }
     return { values: values as { [K in keyof S]?: z.output<S[K]> }, failures };
 }
@@ -154,8 +155,24 @@ export function sameName(a: unknown, b: unknown): boolean {
  * from outside the catalogue (a credential library's, a bug) is not ours to
  * classify: it is wrapped in a plain Error with the context, and kept as
  * `cause`.
+ *
+ * The message (and the stack's first line) is terminal-safe: the Pulumi CLI
+ * prints it as it is, and it can quote a server (Azure's error message,
+ * code and target), whose escape sequences and line breaks would otherwise
+ * act on the terminal of whoever runs `pulumi up`. `azureMessage` and the
+ * `cause` keep the server's text exact.
  */
 export function operationError(what: string, err: unknown, notFound?: string): Error {
+    const error = describedError(what, err, notFound);
+    const safe = terminalSafe(error.message);
+    if (safe !== error.message) {
+        if (error.stack) error.stack = error.stack.replace(error.message, () => safe);
+        error.message = safe;
+    }
+    return error;
+}
+
+function describedError(what: string, err: unknown, notFound?: string): Error {
     if (err instanceof AzureApiError) {
         let hint: string | undefined;
         const access: Access | undefined = (operations as Record<string, { access: Access } | undefined>)[err.operation]?.access;

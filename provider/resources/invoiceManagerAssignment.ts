@@ -25,6 +25,7 @@ import * as names from "../billing/names";
 import type { BillingProfileRef } from "../billing/names";
 import type { BillingRoleAssignment, CreateBillingRoleAssignmentBody } from "../billing/schemas";
 import type { AzureApiError } from "../errors";
+import { terminalSafe } from "../terminal";
 import {
     changedProfileKeys,
     checkNames,
@@ -348,7 +349,8 @@ async function importById(client: BillingClient, id: string): Promise<{ id: stri
         throw operationError(what, err, checkNames(ref));
     }
     if (!sameId(live.properties.roleDefinitionId, role.id)) {
-        throw new Error(`${what}: ${id} assigns the role ${live.properties.roleDefinitionId}, not the profile's ${INVOICE_MANAGER_ROLE_NAME} role (${role.id})`);
+        // Terminal-safe: the role id is Azure's text, and Pulumi prints the message as it is.
+        throw new Error(terminalSafe(`${what}: ${id} assigns the role ${live.properties.roleDefinitionId}, not the profile's ${INVOICE_MANAGER_ROLE_NAME} role (${role.id})`));
     }
     if (!live.properties.principalId) throw new Error(`${what}: Azure records no principalId on ${id}`);
     const outs = outputsFor(live, {

@@ -13,12 +13,17 @@ import { createBillingClient, type BillingClient } from "../../../provider/billi
 import { resolveSettings, type Limits, type RetrySettings } from "../../../provider/config";
 import { AzureApiError } from "../../../provider/errors";
 import { FAST_RETRY } from "../../support/emulator";
+import { host, resetHostState } from "../../../provider/resources/host";
 import { drip, startHostileServer, writeLarge, type HostileServer } from "../../support/hostile";
 
 const BA = "12345678";
 const REF = { billingAccountName: BA, billingProfileName: "BP-1" };
 const PROFILE = { id: `/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles/BP-1`, name: "BP-1", properties: { displayName: "P" } };
 const MB = 1_000_000;
+/** Escape sequences that clear the screen and set the window title, and a forged line. */
+const HOSTILE = "Contoso\x1b]0;pwned\x07\x1b[2J\r\nerror: nothing went wrong\u009b31m\u202e";
+/** Any character a terminal acts on: C0 but tab, DEL, C1, bidi controls. */
+const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 async function failure(p: Promise<unknown>): Promise<AzureApiError> {
     const err = await p.then(
@@ -248,6 +253,80 @@ describe("billing client against a hostile server", function () {
             const err = await failure(client().downloadInvoicePdf({ billingAccountName: BA, invoiceName: "G123456789" }));
             expect(err.code).to.equal("InvalidDocument");
             expect(err.message).to.include("the document of invoice G123456789 is not a PDF").and.include("<html>");
+        });
+    });
+
+    describe("through the provider (what pulumi up runs), configured by stack config", () => {
+        const profile = (displayName: string, optIn: boolean) => ({ ...PROFILE, properties: { displayName, invoiceEmailOptIn: optIn, invoiceRecipients: [] } });
+        /** The dynamic provider of EmailInvoiceSetting with this stack config over the server. */
+        async function provider(extra: Record<string, string> = {}) {
+            resetHostState();
+            const p = host("EmailInvoiceSetting", 1);
+            const config: Record<string, string> = { "azure-email-invoicing:endpoint": server.url, "azure-email-invoicing:token": "hostile-test", ...extra };
+            await p.configure({ config: { get: (k) => config[k] } });
+            return p;
+        }
+        const inputs = { ...REF, enabled: true };
+        const rejection = (p: Promise<unknown>) =>
+            p.then(
+                () => expect.fail("expected the operation to fail"),
+                (e: unknown) => e as AzureApiError & { id?: string; properties?: Record<string, unknown> },
+            );
+        after(() => resetHostState());
+
+        it("Azure's error code, message and target with control characters: the error Pulumi prints is escaped, azureMessage exact", async () => {
+            server.handle((_req, res) => {
+                res.writeHead(400, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ error: { code: "Bad\x1b[2JRequest", message: HOSTILE, target: "properties\r\nx" } }));
+            });
+            const err = await rejection((await provider()).create(inputs));
+            expect(err).to.be.instanceOf(AzureApiError);
+            expect(err.message, JSON.stringify(err.message)).to.not.match(CONTROLS);
+            expect(err.message).to.include("Bad\\x1b[2JRequest: Contoso\\x1b]0;pwned\\x07\\x1b[2J\\r\\nerror: nothing went wrong\\x9b31m\\u202e");
+            // The dynamic provider logs `${e}: ${e.stack}`: the stack's first line is the same message.
+            expect(err.stack!.split("\n    at ")[0], err.stack).to.not.match(CONTROLS);
+            expect(err.azureMessage).to.equal(HOSTILE);
+            expect(server.requests).to.have.length(1);
+        });
+
+        it("a display name with control characters is recorded exactly: state is data, not a line on a terminal", async () => {
+            server.handle((req, res) => {
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify(profile(HOSTILE, req.method === "PUT")));
+            });
+            const { outs } = await (await provider()).create(inputs);
+            expect(outs.billingProfileDisplayName).to.equal(HOSTILE);
+            expect(server.requests.map((r) => r.method)).to.deep.equal(["GET", "PUT"]);
+        });
+
+        it("azure-email-invoicing:requestTimeout bounds the provider's requests: a read that never answers is cut off and retried", async () => {
+            server.handle((req, res, i) => {
+                if (i === 0) return; // never answers
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify(profile("P", req.method === "PUT")));
+            });
+            // With the default 60 s, the first GET would outlast mocha's timeout.
+            const { outs } = await (await provider({ "azure-email-invoicing:requestTimeout": "500ms" })).create(inputs);
+            expect(outs.enabled).to.equal(true);
+            expect(server.requests.map((r) => r.method)).to.deep.equal(["GET", "GET", "PUT"]);
+        });
+
+        it("azure-email-invoicing:operationTimeout bounds a write that stays pending: OperationTimedOut naming the setting, recorded as possibly applied", async () => {
+            server.handle((req, res) => {
+                if (req.method === "GET" && (req.url ?? "").includes("/billingProfiles/")) {
+                    res.writeHead(200, { "Content-Type": "application/json" });
+                    return void res.end(JSON.stringify(profile("P", false)));
+                }
+                res.writeHead(202, { Location: `${server.url}/providers/Microsoft.Billing/operationResults/put?api-version=2024-04-01`, "Retry-After": "1" });
+                res.end();
+            });
+            const err = await rejection((await provider({ "azure-email-invoicing:operationTimeout": "1s" })).create(inputs));
+            expect(err.code).to.equal("OperationTimedOut");
+            expect(err.message).to.include("did not complete within 1 s (the operation timeout)").and.include("raise azure-email-invoicing:operationTimeout");
+            // Pulumi records the resource with the values found before the write, so a delete can restore them.
+            expect(err.id).to.equal(PROFILE.id);
+            expect(err.properties?.priorEnabled).to.equal(false);
+            expect(server.requests.filter((r) => r.method === "PUT")).to.have.length(1);
         });
     });
 });
