@@ -61,7 +61,7 @@ async function measure(invoices: number, rounds: number, dataDir: string | undef
         const names: string[] = [];
         for (let next: string | undefined = `${bp}/invoices?${API}&periodStartDate=2000-01-01&periodEndDate=2100-01-01`; next; ) {
             const page = (await (await call(next, { headers: auth }, 200)).json()) as { value: Array<{ name: string }>; nextLink?: string };
-            names.push(...page.value.map((v) => v.name));
+            for (const v of page.value) names.push(v.name);
             next = page.nextLink;
         }
         if (names.length !== invoices) throw new Error(`expected ${invoices} invoices on the profile, listed ${names.length}`);

@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<void> {
                     wallMs,
                     rate: deliveries / (wallMs / 1000),
                     cpuMs: results.reduce((n, r) => n + r.cpuMs, 0),
-                    rssBytes: Math.max(...results.map((r) => r.rssBytes)),
+                    rssBytes: results.reduce((n, r) => Math.max(n, r.rssBytes), 0),
                     sinkCpuMs,
                     emulatorCpuMs: (own.user + own.system) / 1000,
                     load: os.loadavg()[0],

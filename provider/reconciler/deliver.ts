@@ -268,7 +268,7 @@ export class Deliverer {
             if (claims.length === 0) {
                 if (inflight.size === 0 && work.backoff.size === 0) break;
                 const waits: Array<Promise<unknown>> = [...inflight];
-                if (work.backoff.size > 0) waits.push(sleep(Math.max(0, Math.min(...work.backoff.values()) - Date.now()), signal));
+                if (work.backoff.size > 0) waits.push(sleep(Math.max(0, earliest(work.backoff.values()) - Date.now()), signal));
                 await Promise.race(waits);
                 continue;
             }
@@ -420,4 +420,11 @@ export class Deliverer {
             report("sent", response);
         }
     }
+}
+
+/** The smallest of `values` (a loop: the backoff map holds one entry per delivery, too many to spread into Math.min). */
+function earliest(values: Iterable<number>): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const v of values) if (v < min) min = v;
+    return min;
 }

@@ -172,7 +172,7 @@ export async function reconcileOnce(deps: ReconcileDeps, options: ReconcileOptio
 
     // -- 1. Scope --------------------------------------------------------------
     const scope = started || !writing ? await resolveScope(deps.client, options.scope ?? "all", deps.signal) : { targets: [], unreadable: [], errors: [] };
-    errors.push(...scope.errors);
+    for (const e of scope.errors) errors.push(e);
     emit({ type: "scope", profiles: scope.targets.length + scope.unreadable.length });
     const warnings = unroutedEntries(routing, scope.targets.map((t) => t.ref), scope.unreadable);
     for (const s of scope.unreadable) emit({ type: "profile", profile: s });

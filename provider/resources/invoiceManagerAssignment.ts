@@ -159,8 +159,7 @@ export function diff(olds: Record<string, unknown>, news: Record<string, unknown
         replaces.push("principalTenantId");
         if (verdict !== "other" && sameProfile) deleteBeforeReplace = true;
     }
-    changed.push(...replaces);
-    return { changes: changed.length > 0, replaces, changed: [...new Set(changed)], deleteBeforeReplace };
+    return { changes: changed.length + replaces.length > 0, replaces, changed: [...new Set([...changed, ...replaces])], deleteBeforeReplace };
 }
 
 /** Finds an assignment of the role to the principal among a profile's assignments. */

@@ -2,7 +2,8 @@
  * The layout is a picture of the architecture, and these tests keep it one:
  * no import cycle, the emulator shares only the contract with the provider,
  * the published folders never reach into the development ones, and the CLI
- * enters the emulator by its front door.
+ * enters the emulator by its front door. One rule of code rides along: no
+ * array is spread into a call's arguments (forwarding a rest parameter aside).
  *
  * They read the TypeScript sources, not dist/: a cycle of `import type`
  * leaves no trace in the compiled JavaScript but still ties two modules
@@ -170,5 +171,32 @@ describe("layout", () => {
     it("the serialized shims import nothing of the provider but the shim ABI", () => {
         expect(offending((f) => f === "sdk/shims.ts", (t) => t === "provider/resources/abi.ts")).to.deep.equal([]);
         expect(graph().get("provider/resources/abi.ts")).to.deep.equal([]);
+    });
+
+    /** `f(...args)` where `args` is a rest parameter of an enclosing function: it forwards what already were arguments. */
+    function forwardsRest(spread: ts.SpreadElement): boolean {
+        if (!ts.isIdentifier(spread.expression)) return false;
+        const name = spread.expression.text;
+        for (let n: ts.Node | undefined = spread.parent; n; n = n.parent) {
+            if (!ts.isFunctionLike(n)) continue;
+            const param = n.parameters.find((p) => ts.isIdentifier(p.name) && p.name.text === name);
+            if (param) return param.dotDotDotToken !== undefined;
+        }
+        return false;
+    }
+
+    it("spreads no array into a call's arguments (a long one overflows the call stack: push(...page.value) crashed on 600,000 invoices)", () => {
+        const found: string[] = [];
+        for (const file of sources()) {
+            const source = ts.createSourceFile(file, fs.readFileSync(path.join(REPO_ROOT, file), "utf8"), ts.ScriptTarget.Latest, true);
+            const visit = (node: ts.Node) => {
+                if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.arguments?.some((a) => ts.isSpreadElement(a) && !forwardsRest(a))) {
+                    found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText().split("\n")[0]}`);
+                }
+                ts.forEachChild(node, visit);
+            };
+            visit(source);
+        }
+        expect(found, "use a loop, reduce, or an array literal ([...a, ...b]) instead").to.deep.equal([]);
     });
 });

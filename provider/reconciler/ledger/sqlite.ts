@@ -426,14 +426,12 @@ export class SqliteLedger implements Ledger {
                 // The deliveries being sent are few (at most the workers' SMTP connections, plus
                 // those of processes that died): all are read; the planned ones up to the limit.
                 const sending = (
-                    this.stmt(`SELECT * FROM deliveries WHERE billing_account_name = ? AND billing_profile_name = ? AND state = 'sending' AND ${notExcluded}`).all(
-                        ...args,
-                    ) as DeliveryColumns[]
+                    this.stmt(`SELECT * FROM deliveries WHERE billing_account_name = ? AND billing_profile_name = ? AND state = 'sending' AND ${notExcluded}`).all([...args]) as DeliveryColumns[]
                 ).filter((r) => leaseIsStale(this.lease(r), now, this.me));
                 const planned = this.stmt(
                     `SELECT * FROM deliveries WHERE billing_account_name = ? AND billing_profile_name = ? AND state = 'planned' AND ${notExcluded}
                      ORDER BY invoice_name, recipient_key LIMIT ?`,
-                ).all(...args, limit) as DeliveryColumns[];
+                ).all([...args, limit]) as DeliveryColumns[];
                 const order = (r: DeliveryColumns) => `${r.invoice_name.toLowerCase()}\n${r.recipient_key}`;
                 const chosen = [...sending, ...planned].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)).slice(0, limit);
                 const take = this.stmt(
@@ -507,7 +505,7 @@ export class SqliteLedger implements Ledger {
     cancel(filter: DeliveryFilter, reason: string): Promise<DeliveryRow[]> {
         return this.run(() => {
             const { where, args } = whereOf({ ...filter, states: ["planned"] });
-            const rows = this.db.prepare(`UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? ${where} RETURNING *`).all(reason, iso(this.clock()), ...args) as DeliveryColumns[];
+            const rows = this.db.prepare(`UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? ${where} RETURNING *`).all([reason, iso(this.clock()), ...args]) as DeliveryColumns[];
             return rows.map(toDeliveryRow).sort(byPlan);
         });
     }
@@ -543,7 +541,7 @@ export class SqliteLedger implements Ledger {
         return this.run(() => {
             const { where, args } = whereOf(filter);
             const sql = `SELECT * FROM deliveries ${where} ORDER BY planned_at, billing_account_name, billing_profile_name, invoice_name, recipient_key`;
-            return (this.stmt(sql).all(...args) as DeliveryColumns[]).map(toDeliveryRow);
+            return (this.stmt(sql).all(args) as DeliveryColumns[]).map(toDeliveryRow);
         });
     }
 
@@ -573,7 +571,7 @@ export class SqliteLedger implements Ledger {
         return this.run(() => {
             const out = zeroCounts();
             const { where, args } = whereOf({ profiles: profiles ? [...profiles] : undefined });
-            const rows = this.stmt(`SELECT state, COUNT(*) AS n FROM deliveries ${where} GROUP BY state`).all(...args) as Array<{ state: keyof StateCounts; n: number }>;
+            const rows = this.stmt(`SELECT state, COUNT(*) AS n FROM deliveries ${where} GROUP BY state`).all(args) as Array<{ state: keyof StateCounts; n: number }>;
             for (const r of rows) out[r.state] = r.n;
             return out;
         });
@@ -594,7 +592,7 @@ function whereOf(filter: DeliveryFilter): { where: string; args: unknown[] } {
     }
     if (filter.states && filter.states.length > 0) {
         where.push(`state IN (${filter.states.map(() => "?").join(", ")})`);
-        args.push(...filter.states);
+        for (const s of filter.states) args.push(s);
     }
     if (filter.recipient) {
         where.push("recipient_key = ?");

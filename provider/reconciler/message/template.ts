@@ -123,7 +123,7 @@ export function invoiceView(input: ViewInput): InvoiceView {
 export function textBody(view: InvoiceView): string {
     const t = view.locale.catalogue;
     const who = view.facts.billingProfileDisplayName || view.facts.billingProfileName;
-    const width = Math.max(...view.rows.map((r) => r.label.length)) + 1;
+    const width = view.rows.reduce((w, r) => Math.max(w, r.label.length), 0) + 1;
     const lines = [
         oneLine(fill(t.heading, { invoice: view.facts.invoiceName })),
         oneLine(fill(t.intro, { profile: who })),

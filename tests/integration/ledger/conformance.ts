@@ -129,8 +129,8 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
             const claimed: Claim[][] = [[], []];
             for (let round = 0; round < 10; round++) {
                 const [ca, cb] = await Promise.all([a.claimNext(REF, wa, 3), b.claimNext(REF, wb, 4)]);
-                claimed[0].push(...ca);
-                claimed[1].push(...cb);
+                claimed[0] = [...claimed[0], ...ca];
+                claimed[1] = [...claimed[1], ...cb];
             }
             const ids = [...claimed[0], ...claimed[1]].map((c) => c.row.id);
             expect(new Set(ids).size, "no delivery claimed twice").to.equal(ids.length);
