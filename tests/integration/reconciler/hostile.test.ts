@@ -13,10 +13,11 @@
 import { expect } from "chai";
 import type { Invoice } from "../../../provider/billing/schemas";
 import { serveLargePdf, startTamperingProxy, type JsonAnswer, type TamperingProxy } from "../../support/proxy";
-import { startHostileServer, type HostileServer } from "../../support/hostile";
+import { drip, startHostileServer, writeLarge, type HostileServer } from "../../support/hostile";
 import { SEED, ledgerRows, mailOf, parsedMessages, runCli, startWorld, type World } from "./world";
 
 const OPS = SEED.profiles.operations;
+const RESEARCH = SEED.profiles.research;
 const MB = 1_000_000;
 /** Escape sequences that clear the screen and set the window title, and a forged line. */
 const HOSTILE = "Contoso\x1b]0;pwned\x07\x1b[2J\r\nsent G000000001 to cfo@example.com: 250 OK\u009b31m\u202e";
@@ -184,5 +185,74 @@ describe("reconciler against a hostile billing API (a tampering proxy over the e
         const errors = (JSON.parse(r.stdout) as { profiles: Array<{ errors: string[] }> }).profiles[0].errors;
         expect(errors.find((e) => e.includes(silent.name))).to.include("RequestTimeout").and.include("did not answer within 300 ms (the request timeout)").and.include("in each of 5 attempts");
         expect(await sentInvoices()).to.deep.equal(invoices.slice(1).map((i) => i.name).sort());
+    });
+
+    describe("a broken answer on one profile fails that profile only; the other's invoices are sent", () => {
+        /** A pass over both MCA profiles, Research's invoice list answered by `answer`. */
+        async function bothProfiles(answer: (res: import("node:http").ServerResponse) => void, ...extra: string[]) {
+            await world.optIn("research");
+            proxy.set({
+                intercept(req, res) {
+                    if (!(req.method === "GET" && (req.url ?? "").includes(`/billingProfiles/${RESEARCH.billingProfileName}/invoices?`))) return false;
+                    answer(res);
+                    return true;
+                },
+            });
+            const profiles = [OPS, RESEARCH].flatMap((p) => ["--profile", `${p.billingAccountName}/${p.billingProfileName}`]);
+            return (envExtra: Record<string, string> = {}) => runCli(["reconcile", ...profiles, "--since", "2000-01-01", "--ledger", world.ledger, ...extra], { ...env(), ...envExtra });
+        }
+        const errorsOf = (stdout: string) => {
+            const summary = JSON.parse(stdout) as { profiles: Array<{ billingProfileName: string; errors: string[] }> };
+            return Object.fromEntries(summary.profiles.map((p) => [p.billingProfileName, p.errors]));
+        };
+
+        it("a JSON body over AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE, without a Content-Length, is cut off at the cap", async () => {
+            let served: Promise<number> | undefined;
+            const run = await bothProfiles((res) => (served = writeLarge(res, 200 * MB, { declareLength: false, prefix: Buffer.from('{"value":["') })), "--json");
+            const r = await run({ AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: "1MB" });
+            expect(r.code, r.stderr).to.equal(1);
+            const errors = errorsOf(r.stdout);
+            expect(errors[RESEARCH.billingProfileName].join("\n")).to.include("ResponseTooLarge").and.include("larger than the 1 MB limit").and.include("raise AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE");
+            expect(errors[OPS.billingProfileName]).to.deep.equal([]);
+            expect(await sentInvoices()).to.deep.equal(invoices.map((i) => i.name).sort());
+            // Not retried (a retry would not shrink it), and only what the socket buffers held left the proxy.
+            expect(await served).to.be.lessThan(20 * MB);
+            expect((await ledgerRows(world)).filter((d) => d.billingProfileName === RESEARCH.billingProfileName)).to.deep.equal([]);
+        });
+
+        it("a list that drips one byte at a time is cut off at --request-timeout, after the bounded retries", async () => {
+            let attempts = 0;
+            const run = await bothProfiles((res) => {
+                attempts++;
+                drip(res, 50);
+            }, "--json", "--request-timeout", "1s");
+            const r = await run();
+            expect(r.code, r.stderr).to.equal(1);
+            const errors = errorsOf(r.stdout);
+            expect(errors[RESEARCH.billingProfileName].join("\n")).to.include("RequestTimeout").and.include("did not answer within 1 s (the request timeout)").and.include("in each of 5 attempts");
+            expect(attempts).to.equal(5);
+            expect(errors[OPS.billingProfileName]).to.deep.equal([]);
+            expect(await sentInvoices()).to.deep.equal(invoices.map((i) => i.name).sort());
+        });
+
+        it("an error whose code and message carry control characters: escaped in every line of the text output, exact in --json", async () => {
+            const error = { error: { code: "Bad\x1b[2JRequest", message: HOSTILE } };
+            const run = await bothProfiles((res) => {
+                res.writeHead(400, { "Content-Type": "application/json" });
+                res.end(JSON.stringify(error));
+            });
+            const r = await run();
+            expect(r.code, r.stderr).to.equal(1);
+            for (const line of [...linesOf(r.stdout), ...linesOf(r.stderr)]) {
+                expect(line, JSON.stringify(line)).to.not.match(CONTROLS);
+                expect(line.startsWith("sent G000000001 to cfo@example.com"), JSON.stringify(line)).to.equal(false);
+            }
+            expect(r.stdout).to.include(`error: ${RESEARCH.billingAccountName}/${RESEARCH.billingProfileName}`).and.include("Bad\\x1b[2JRequest: Contoso\\x1b]0;pwned\\x07\\x1b[2J\\r\\nsent G000000001");
+            expect(await sentInvoices()).to.deep.equal(invoices.map((i) => i.name).sort());
+
+            const json = await runCli(["reconcile", "--profile", `${RESEARCH.billingAccountName}/${RESEARCH.billingProfileName}`, "--since", "2000-01-01", "--ledger", world.ledger, "--json"], env());
+            expect(json.code, json.stderr).to.equal(1);
+            expect(errorsOf(json.stdout)[RESEARCH.billingProfileName].join("\n")).to.include(`Bad\x1b[2JRequest: ${HOSTILE}`);
+        });
     });
 });
