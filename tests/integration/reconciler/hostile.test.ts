@@ -187,6 +187,38 @@ describe("reconciler against a hostile billing API (a tampering proxy over the e
         expect(await sentInvoices()).to.deep.equal(invoices.slice(1).map((i) => i.name).sort());
     });
 
+    it("a document download that stays pending ends at --operation-timeout; its invoice is skipped, the others are sent", async () => {
+        const [pending] = invoices;
+        proxy.set({
+            intercept(req, res) {
+                const url = req.url ?? "";
+                if (!(req.method === "GET" && url.includes(`/invoices/${pending.name}/operationResults/`))) return false;
+                res.writeHead(202, { Location: `${proxy.url}${url}`, "Retry-After": "1" });
+                res.end();
+                return true;
+            },
+        });
+        const r = await reconcile("--json", "--operation-timeout", "2s");
+        expect(r.code, r.stderr).to.equal(1);
+        const errors = (JSON.parse(r.stdout) as { profiles: Array<{ errors: string[] }> }).profiles[0].errors;
+        expect(errors.find((e) => e.includes(pending.name))).to.include("OperationTimedOut").and.include("did not complete within 2 s (the operation timeout)");
+        expect(await sentInvoices()).to.deep.equal(invoices.slice(1).map((i) => i.name).sort());
+    });
+
+    for (const [how, extra, envExtra] of [
+        ["--max-document-size", ["--max-document-size", "1kB"], {}],
+        ["AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE", [], { AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "1kB" }],
+    ] as const) {
+        it(`${how} sets the document cap: the emulator's PDFs, over 1 kB, are refused and nothing is sent`, async () => {
+            const r = await runCli(["reconcile", "--profile", `${OPS.billingAccountName}/${OPS.billingProfileName}`, "--since", "2000-01-01", "--ledger", world.ledger, "--json", ...extra], { ...env(), ...envExtra });
+            expect(r.code, r.stderr).to.equal(1);
+            const errors = (JSON.parse(r.stdout) as { profiles: Array<{ errors: string[] }> }).profiles[0].errors;
+            expect(errors.filter((e) => e.includes("DocumentTooLarge") && e.includes("larger than the 1 kB limit"))).to.have.length(invoices.length);
+            expect(errors.join("\n")).to.include(`raise ${how === "--max-document-size" ? "azure-email-invoicing:maxDocumentSize, AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE, --max-document-size" : how}`);
+            expect(world.sink.accepted).to.equal(0);
+        });
+    }
+
     describe("a broken answer on one profile fails that profile only; the other's invoices are sent", () => {
         /** A pass over both MCA profiles, Research's invoice list answered by `answer`. */
         async function bothProfiles(answer: (res: import("node:http").ServerResponse) => void, ...extra: string[]) {
