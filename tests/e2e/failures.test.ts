@@ -2,7 +2,8 @@
  * What users see when something is wrong, through the real Pulumi CLI: bad
  * input in the program fails `preview` on the property, before any call to
  * Azure; a principal without the needed role fails `up` with the role it
- * needs and leaves nothing behind in the state. Also: a preview whose inputs
+ * needs and leaves nothing behind in the state; Azure's error text with
+ * escape sequences and line breaks reaches the output escaped. Also: a preview whose inputs
  * are unknown until apply (one resource's output feeding another) works
  * without calling Azure.
  *
@@ -12,6 +13,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import { SEED, startTestEmulator, type TestEmulator } from "../support/emulator";
+import { startTamperingProxy } from "../support/proxy";
 import { describeLog, heldEmailSettings, heldInvoiceManagers } from "./support/azure";
 import { PROGRAMS, TOOLCHAIN_TIMEOUT_MS, TestStack, pulumiToolchain } from "../../dev/pulumi-stack";
 
@@ -123,6 +125,33 @@ describe("e2e: failures (bad input, missing role) and unknowns in preview", func
             expect(await heldInvoiceManagers(emu, ops)).to.deep.equal([]);
         } finally {
             await stack.dispose();
+        }
+    });
+
+    it("Azure's error code and message with escape sequences and line breaks reach pulumi up's output escaped, forging no line", async () => {
+        // A tampering proxy in front of the emulator answers the profile's read with a hostile error.
+        const hostile = "Contoso\x1b]0;pwned\x07\x1b[2J\r\n    + emails created (forged)\u009b31m";
+        const proxy = await startTamperingProxy(emu.url, {
+            json(a) {
+                if (a.method !== "GET" || !a.url.includes(`/billingProfiles/${ops.billingProfileName}?`)) return;
+                a.status = 400;
+                a.body = { error: { code: "Bad\x1b[2JRequest", message: hostile } };
+            },
+        });
+        const stack = await TestStack.create({
+            programDir: path.join(PROGRAMS, "configurable"),
+            env: { AZURE_EMAIL_INVOICING_ENDPOINT: proxy.url, AZURE_EMAIL_INVOICING_TOKEN: emu.token("alice") },
+        });
+        try {
+            for (const [k, v] of Object.entries(ops)) await stack.config(k, v);
+            const r = await stack.up();
+            expect(r.code, stack.transcript()).to.not.equal(0);
+            expect(r.output).to.include("Bad\\x1b[2JRequest: Contoso\\x1b]0;pwned\\x07\\x1b[2J\\r\\n    + emails created (forged)\\x9b31m");
+            expect(r.output, JSON.stringify(r.output)).to.not.match(/[\u001b\u0007\u009b\r]/);
+            expect(r.output.split("\n").filter((l) => l.trim().startsWith("+ emails created"))).to.deep.equal([]);
+        } finally {
+            await stack.dispose();
+            await proxy.close();
         }
     });
 
