@@ -14,9 +14,9 @@
  *   so the server itself refuses any write.
  *
  * Opening refuses (ConfigurationError, exit 2) a schema that holds tables
- * and no ledger, and a ledger written by a newer version; a server that
- * cannot be reached or refuses the credentials is a LedgerError (exit 1)
- * after a few attempts.
+ * and no ledger, and a ledger written by a newer version. A server that
+ * cannot be reached is a LedgerError (exit 1) after a few attempts; one that
+ * refuses the credentials or the certificate, at once.
  */
 import * as fs from "node:fs";
 import { Pool, type PoolClient, type PoolConfig } from "pg";
@@ -51,6 +51,13 @@ interface PgPassHelper {
     getPassword(connInfo: { host: string; port: number; database: string; user: string }, stream: NodeJS.ReadableStream, cb: (password: string | undefined) => void): void;
 }
 
+/** Where {@link passwordOf} takes the password from, for a message (never the password itself). */
+function passwordSourceOf(c: PostgresConnection): string {
+    if (c.password !== undefined) return "the ledger URL";
+    if (c.envPassword !== undefined) return "PGPASSWORD";
+    return `the password file ${c.passfile}`;
+}
+
 /** The password libpq would use: the URL's, then `PGPASSWORD`, then the password file. */
 export async function passwordOf(c: PostgresConnection): Promise<string | undefined> {
     if (c.password !== undefined) return c.password;
@@ -82,8 +89,15 @@ const RETRYABLE_MESSAGE = /Connection terminated|connection timeout|timeout exce
 function describePg(err: PgFailure, c: PostgresConnection): { message: string; retryable: boolean } {
     const code = err.code ?? "";
     const message = err.message ?? String(err);
-    if (code === "28P01" || code === "28000") {
-        return { message: `the server refused the credentials of user ${c.user} (${message}): check the password (PGPASSWORD, the password file ${c.passfile}, or the URL in the config file or environment)`, retryable: false };
+    // Not retried: a refused password does not become right, and repeating it can lock the account.
+    if (code === "28P01") {
+        return {
+            message: `the server refused the credentials of user ${c.user} (${message}): the password came from ${passwordSourceOf(c)}; correct it there (or give it in PGPASSWORD, the password file ${c.passfile}, or the URL in the config file or environment)`,
+            retryable: false,
+        };
+    }
+    if (code === "28000") {
+        return { message: `the server refused the credentials of user ${c.user} (${message}): the server does not admit this user to database ${c.database} from here; ask its administrator to (pg_hba.conf), or connect as a user it admits`, retryable: false };
     }
     if (/client password must be a string/i.test(message)) {
         return { message: `the server asks for a password and none is given: set PGPASSWORD, add it to the password file ${c.passfile}, or put it in the URL in the config file or environment`, retryable: false };
