@@ -36,7 +36,8 @@ import type { InvoiceFacts } from "./facts";
 import type { Claim, DeliveryRow, Ledger, Verdict, VerdictResult, Worker } from "./ledger/contract";
 import type { MessageSender } from "./mailer";
 import type { BillingProfileRef } from "../billing/names";
-import { buildMessage, type MessageSettings } from "./message";
+import { addressed, invoiceMessage, type InvoiceMessage, type MessageSettings } from "./message";
+import { encodeParts } from "./message/encoded";
 import type { LedgerGuard, OutageEvent } from "./outage";
 import type { ProfileTarget } from "./scope";
 import { sleep } from "../sleep";
@@ -109,10 +110,17 @@ class Slots {
     }
 }
 
-/** An invoice being delivered in this pass: its stored facts and PDF, fetched once while any claim of it is held. */
+/** An invoice being delivered in this pass: its stored facts and encoded message, made once while any claim of it is held. */
 interface InvoiceWork {
-    facts?: Promise<{ facts: InvoiceFacts; pdf: Buffer }>;
+    loaded?: Promise<InvoiceInPass>;
     held: number;
+}
+
+/** An invoice's stored facts and its message with every part (the PDF too) encoded once, for all its recipients. */
+interface InvoiceInPass {
+    facts: InvoiceFacts;
+    /** The encoded message, or why it cannot be had (the profile's message settings are unusable: no sender). */
+    message: { encoded: InvoiceMessage } | { unusable: string };
 }
 
 /** One profile's delivery state within a pass. */
@@ -302,20 +310,36 @@ export class Deliverer {
         this.deps.emit({ type: "invoiceDone", billingAccountName: row.billingAccountName, billingProfileName: row.billingProfileName, invoiceName: row.invoiceName });
     }
 
-    /** The stored facts and the PDF of a claimed delivery's invoice, fetched once while the invoice has claims held. */
-    private invoiceOf(work: ProfileDelivery, row: DeliveryRow): Promise<{ facts: InvoiceFacts; pdf: Buffer }> {
+    /**
+     * The stored facts of a claimed delivery's invoice and its message, the
+     * PDF downloaded and every part encoded once while the invoice has claims
+     * held, for all of its recipients.
+     */
+    private invoiceOf(work: ProfileDelivery, row: DeliveryRow): Promise<InvoiceInPass> {
         const key = row.invoiceName.toLowerCase();
         const inv = work.invoices.get(key)!;
-        inv.facts ??= (async () => {
+        inv.loaded ??= (async () => {
             const { ref } = work.target;
             const stored = await this.deps.guard.call(() => this.deps.ledger.invoice(ref, row.invoiceName));
             if (!stored) throw new Error(`the ledger has deliveries of invoice ${row.invoiceName} but not its plan`);
             const { billingAccountName, invoiceName, documentName } = stored.facts;
             // The client checks the bytes are a PDF (AzureApiError InvalidDocument otherwise).
             const { bytes } = await this.deps.client.downloadInvoicePdf({ billingAccountName, invoiceName, documentName: documentName ?? undefined });
-            return { facts: stored.facts, pdf: bytes };
+            let settings: MessageSettings;
+            try {
+                settings = this.deps.messageSettings(ref);
+            } catch (err) {
+                return { facts: stored.facts, message: { unusable: describeError(err) } };
+            }
+            try {
+                // Encoded once: only To, Message-ID and Date differ between the invoice's recipients.
+                const encoded = await encodeParts(invoiceMessage({ ...settings, invoice: stored.facts, pdf: bytes }));
+                return { facts: stored.facts, message: { encoded } };
+            } catch (err) {
+                return { facts: stored.facts, message: { unusable: `cannot compose the message of invoice ${row.invoiceName}: ${describeError(err)}` } };
+            }
         })();
-        return inv.facts;
+        return inv.loaded;
     }
 
     private async deliverOne(work: ProfileDelivery, claim: Claim): Promise<void> {
@@ -352,7 +376,7 @@ export class Deliverer {
             await release(null);
             return;
         }
-        let invoice: { facts: InvoiceFacts; pdf: Buffer };
+        let invoice: InvoiceInPass;
         try {
             invoice = await this.invoiceOf(work, row);
         } catch (err) {
@@ -370,16 +394,14 @@ export class Deliverer {
             await release(null);
             return;
         }
-        let message: SendMailOptions;
-        try {
-            message = buildMessage({ ...this.deps.messageSettings(target.ref), invoice: invoice.facts, to: row.recipient, messageId: row.messageId, pdf: invoice.pdf });
-        } catch (err) {
+        if ("unusable" in invoice.message) {
             // The profile's message settings are unusable (no sender): nothing was sent; leave it planned.
-            const reason = describeError(err);
+            const reason = invoice.message.unusable;
             if (!target.summary.errors.includes(reason)) target.summary.errors.push(reason);
             await release(reason);
             return;
         }
+        const message: SendMailOptions = addressed(invoice.message.encoded, row.recipient, row.messageId);
         let response: string;
         try {
             response = (await this.deps.sender.send(message)).response;

@@ -20,6 +20,7 @@ import {
 } from "../../../provider/reconciler/message";
 import type { InvoiceFacts } from "../../../provider/reconciler/facts";
 import { composeMime } from "../../support/mime";
+import { encodeParts } from "../../../provider/reconciler/message/encoded";
 
 const FACTS: InvoiceFacts = {
     billingAccountName: "12345678",
@@ -278,6 +279,27 @@ describe("reconciler message (pure)", () => {
             const shared = invoiceMessage(settings);
             expect(addressed(shared, "a@contoso.com", "<a@x>")).to.deep.equal(a);
             expect(Object.keys(shared)).to.not.include.members(["to", "messageId", "date"]);
+        });
+
+        it("encoded once, it is byte for byte the message nodemailer composes for each recipient from the plain options", async () => {
+            // A real PDF's size and bytes, and words that need quoted-printable and encoded words (Swedish, a long line).
+            const pdf = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * 7919) % 256)), Buffer.from("\n%%EOF\n")]);
+            const settings = { invoice: { ...FACTS, billingProfileDisplayName: "Contoso Åtgärd ".repeat(8) }, from: FROM, replyTo: "ap-team@contoso.com", pdf, cloud, locale: localeOf("sv-SE") };
+            const encoded = await encodeParts(invoiceMessage(settings));
+            // Fixed where nodemailer makes them fresh for every message: the boundaries and Date.
+            const fixed = { baseBoundary: "0123456789abcdef", date: new Date("2024-06-02T08:00:00Z") };
+            for (const [to, messageId] of [["a@contoso.com", "<a@x>"], ["Örjan.Öst@contoso.com", "<b@x>"]]) {
+                const plain = await compose({ ...buildMessage({ ...settings, to, messageId }), ...fixed } as SendMailOptions);
+                const fromEncoded = await compose({ ...addressed(encoded, to, messageId), ...fixed } as SendMailOptions);
+                expect(fromEncoded.equals(plain), `${to}: the same bytes`).to.equal(true);
+                const m = await simpleParser(fromEncoded);
+                expect(m.attachments[0].content.equals(pdf)).to.equal(true);
+                expect(m.messageId).to.equal(messageId);
+            }
+            // The PDF is encoded once: the parts are the same Buffers for every recipient.
+            const a = addressed(encoded, "a@contoso.com", "<a@x>");
+            const b = addressed(encoded, "b@contoso.com", "<b@x>");
+            expect((a.attachments![0] as { raw: Buffer }).raw).to.equal((b.attachments![0] as { raw: Buffer }).raw);
         });
 
         it("keeps header values on one line whatever Azure returns", async () => {
