@@ -9,9 +9,11 @@
  * Precedence, per setting: explicit options > Pulumi stack config
  * (`azure-email-invoicing:endpoint`, `:graphEndpoint`, `:token`,
  * `:graphToken`, `:requestTimeout`, `:operationTimeout`, `:maxDocumentSize`,
- * `:maxResponseSize`) > environment (`AZURE_EMAIL_INVOICING_ENDPOINT`,
- * `_GRAPH_ENDPOINT`, `_TOKEN`, `_GRAPH_TOKEN`, `_REQUEST_TIMEOUT`,
- * `_OPERATION_TIMEOUT`, `_MAX_DOCUMENT_SIZE`, `_MAX_RESPONSE_SIZE`) >
+ * `:maxResponseSize`, `:maxRequestsPerSecond`, `:requestBurst`) > environment
+ * (`AZURE_EMAIL_INVOICING_ENDPOINT`, `_GRAPH_ENDPOINT`, `_TOKEN`,
+ * `_GRAPH_TOKEN`, `_REQUEST_TIMEOUT`, `_OPERATION_TIMEOUT`,
+ * `_MAX_DOCUMENT_SIZE`, `_MAX_RESPONSE_SIZE`, `_MAX_REQUESTS_PER_SECOND`,
+ * `_REQUEST_BURST`) >
  * defaults (real ARM and Graph with `DefaultAzureCredential`, and the limits
  * of {@link DEFAULT_LIMITS}).
  */
@@ -37,6 +39,8 @@ export const ENV = {
     operationTimeout: "AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT",
     maxDocumentSize: "AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE",
     maxResponseSize: "AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE",
+    maxRequestsPerSecond: "AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND",
+    requestBurst: "AZURE_EMAIL_INVOICING_REQUEST_BURST",
 } as const;
 
 /** Stack config keys, in one place. */
@@ -49,6 +53,8 @@ export const STACK_CONFIG = {
     operationTimeout: `${CONFIG_NAMESPACE}:operationTimeout`,
     maxDocumentSize: `${CONFIG_NAMESPACE}:maxDocumentSize`,
     maxResponseSize: `${CONFIG_NAMESPACE}:maxResponseSize`,
+    maxRequestsPerSecond: `${CONFIG_NAMESPACE}:maxRequestsPerSecond`,
+    requestBurst: `${CONFIG_NAMESPACE}:requestBurst`,
 } as const;
 
 /** The reconciler's flag for each limit, for messages that say how to change one. */
@@ -56,6 +62,8 @@ export const LIMIT_FLAGS: Partial<Record<keyof SettingsLayer, string>> = {
     requestTimeout: "--request-timeout",
     operationTimeout: "--operation-timeout",
     maxDocumentSize: "--max-document-size",
+    maxRequestsPerSecond: "--max-requests-per-second",
+    requestBurst: "--request-burst",
 };
 
 /** How requests are authenticated. */
@@ -100,6 +108,14 @@ export interface Limits {
     maxResponseBytes: number;
     /** Most pages one list is read to; beyond it a server is taken to be paging forever. Default 10,000. */
     maxPages: number;
+    /**
+     * ARM requests per second (every attempt, retries too), the refill of the
+     * client's token bucket. Default 25, ARM's documented read refill per
+     * principal; divide it among workers that share a principal.
+     */
+    maxRequestsPerSecond: number;
+    /** Tokens the bucket holds: requests that may go at once after a quiet spell. Default 250 (ARM's read bucket); 1 spaces every request. */
+    requestBurst: number;
 }
 
 /** Everything the billing client needs. Immutable once resolved. */
@@ -140,10 +156,14 @@ export interface SettingsLayer {
     maxDocumentSize?: string;
     /** {@link Limits.maxResponseBytes} as a size, e.g. `32MB`. */
     maxResponseSize?: string;
+    /** {@link Limits.maxRequestsPerSecond}, e.g. `25` or `12.5`. */
+    maxRequestsPerSecond?: string;
+    /** {@link Limits.requestBurst}, a whole number, e.g. `250`. */
+    requestBurst?: string;
 }
 
 /** The layer keys that set a limit. */
-export type LimitKey = "requestTimeout" | "operationTimeout" | "maxDocumentSize" | "maxResponseSize";
+export type LimitKey = "requestTimeout" | "operationTimeout" | "maxDocumentSize" | "maxResponseSize" | "maxRequestsPerSecond" | "requestBurst";
 
 export const DEFAULT_RETRY: RetrySettings = {
     maxRetries: 4,
@@ -160,15 +180,27 @@ export const DEFAULT_LIMITS: Limits = {
     maxDocumentBytes: 25_000_000,
     maxResponseBytes: 32_000_000,
     maxPages: 10_000,
+    maxRequestsPerSecond: 25,
+    requestBurst: 250,
 };
 
 /** How each limit is read from a layer: its field in {@link Limits}, its kind and the values it admits. */
-const LIMIT_SETTINGS: Record<LimitKey, { field: keyof Limits; kind: "duration" | "size"; min: number; max: number }> = {
+const LIMIT_SETTINGS: Record<LimitKey, { field: keyof Limits; kind: "duration" | "size" | "rate" | "count"; min: number; max: number }> = {
     requestTimeout: { field: "requestTimeoutInMs", kind: "duration", min: 100, max: 3_600_000 },
     operationTimeout: { field: "operationTimeoutInMs", kind: "duration", min: 1000, max: 24 * 3_600_000 },
     maxDocumentSize: { field: "maxDocumentBytes", kind: "size", min: 1000, max: 1e9 },
     maxResponseSize: { field: "maxResponseBytes", kind: "size", min: 1000, max: 1e9 },
+    maxRequestsPerSecond: { field: "maxRequestsPerSecond", kind: "rate", min: 0.1, max: 100_000 },
+    requestBurst: { field: "requestBurst", kind: "count", min: 1, max: 100_000 },
 };
+
+/** How a limit of each kind is read, written back and explained. */
+const LIMIT_KINDS = {
+    duration: { parse: parseDuration, format: formatDuration, example: "a duration such as 30s, 5m or 1h" },
+    size: { parse: parseByteSize, format: formatByteSize, example: "a size such as 25MB or 32MiB (MB = 10^6 bytes, MiB = 2^20)" },
+    rate: { parse: (v: string) => (/^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : undefined), format: String, example: "a number of requests per second such as 25 or 12.5" },
+    count: { parse: (v: string) => (/^\d+$/.test(v.trim()) ? Number(v) : undefined), format: String, example: "a whole number such as 250" },
+} as const;
 
 /**
  * Reads one limit as a user wrote it. Returns the value in ms or bytes, or a
@@ -176,9 +208,8 @@ const LIMIT_SETTINGS: Record<LimitKey, { field: keyof Limits; kind: "duration" |
  */
 export function parseLimit(key: LimitKey, value: string): { ok: true; value: number } | { ok: false; reason: string } {
     const spec = LIMIT_SETTINGS[key];
-    const parsed = spec.kind === "duration" ? parseDuration(value) : parseByteSize(value);
-    const format = spec.kind === "duration" ? formatDuration : formatByteSize;
-    const example = spec.kind === "duration" ? "a duration such as 30s, 5m or 1h" : "a size such as 25MB or 32MiB (MB = 10^6 bytes, MiB = 2^20)";
+    const { parse, format, example } = LIMIT_KINDS[spec.kind];
+    const parsed = parse(value);
     if (parsed === undefined) return { ok: false, reason: `'${value}' is not ${example}` };
     if (parsed < spec.min || parsed > spec.max) return { ok: false, reason: `'${value}' is outside ${format(spec.min)} to ${format(spec.max)}` };
     return { ok: true, value: parsed };
@@ -235,6 +266,18 @@ export const providerSettingsShape = {
         .optional()
         .describe(
             `Largest JSON body read from ARM or Graph, as a size (default ${formatByteSize(DEFAULT_LIMITS.maxResponseBytes)}; environment ${ENV.maxResponseSize}).`,
+        ),
+    maxRequestsPerSecond: z
+        .string()
+        .optional()
+        .describe(
+            `ARM requests per second, the refill of the client's token bucket (default ${DEFAULT_LIMITS.maxRequestsPerSecond}, ARM's read refill per principal; environment ${ENV.maxRequestsPerSecond}). Divide it among the programs that share a principal.`,
+        ),
+    requestBurst: z
+        .string()
+        .optional()
+        .describe(
+            `ARM requests that may go at once after a quiet spell, the size of that bucket (default ${DEFAULT_LIMITS.requestBurst}, ARM's read bucket; 1 spaces every request; environment ${ENV.requestBurst}).`,
         ),
 };
 
@@ -447,6 +490,6 @@ export function describeSettings(s: ClientSettings): string {
     const l = s.limits;
     return (
         `ARM ${s.endpoint} (${s.sources.endpoint}), Graph ${s.graphEndpoint} (${s.sources.graphEndpoint}), credential: ${cred(s.credential)} (${s.sources.credential}), Graph credential: ${cred(s.graphCredential)} (${s.sources.graphCredential}); ` +
-        `limits: request ${formatDuration(l.requestTimeoutInMs)}, operation ${formatDuration(l.operationTimeoutInMs)}, document ${formatByteSize(l.maxDocumentBytes)}, JSON body ${formatByteSize(l.maxResponseBytes)}`
+        `limits: request ${formatDuration(l.requestTimeoutInMs)}, operation ${formatDuration(l.operationTimeoutInMs)}, document ${formatByteSize(l.maxDocumentBytes)}, JSON body ${formatByteSize(l.maxResponseBytes)}, ARM ${l.maxRequestsPerSecond} requests/s (burst ${l.requestBurst})`
     );
 }

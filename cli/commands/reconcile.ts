@@ -88,6 +88,11 @@ limits (each also a stack config key and an environment variable: see the README
   --max-document-size SIZE     largest invoice PDF downloaded; a larger one is refused and its invoice
                                reported (default 25MB, MB = 10^6 bytes, MiB accepted;
                                $AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE)
+  --max-requests-per-second N  billing API requests per second, the refill of the client's token bucket
+                               (default 25, ARM's read refill per principal: workers sharing one principal
+                               divide it; $AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND)
+  --request-burst N            billing API requests that may go at once after a quiet spell (default 250,
+                               ARM's read bucket; 1 spaces every request; $AZURE_EMAIL_INVOICING_REQUEST_BURST)
   -h, --help                 show this help
 
 environment
@@ -157,7 +162,13 @@ function duration(value: string | undefined, flag: string, min: number): number 
 }
 
 /** The limit flags: the explicit layer of the client settings (over stack config and the environment). */
-const LIMIT_FLAGS = { "request-timeout": "requestTimeout", "operation-timeout": "operationTimeout", "max-document-size": "maxDocumentSize" } as const satisfies Record<string, LimitKey>;
+const LIMIT_FLAGS = {
+    "request-timeout": "requestTimeout",
+    "operation-timeout": "operationTimeout",
+    "max-document-size": "maxDocumentSize",
+    "max-requests-per-second": "maxRequestsPerSecond",
+    "request-burst": "requestBurst",
+} as const satisfies Record<string, LimitKey>;
 
 function limitFlags(values: Partial<Record<keyof typeof LIMIT_FLAGS, string>>): SettingsLayer {
     const layer: SettingsLayer = {};
@@ -218,6 +229,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         "request-timeout": { type: "string" },
         "operation-timeout": { type: "string" },
         "max-document-size": { type: "string" },
+        "max-requests-per-second": { type: "string" },
+        "request-burst": { type: "string" },
     }, io);
     if (typeof values === "number") return values;
 

@@ -14,7 +14,9 @@
  *   own signature, and the ARM token must never leave ARM).
  *
  * Every attempt is bounded in time and size by {@link boundedResponsePolicy}
- * (see there), so that no server can hang a run or exhaust its memory.
+ * (see there), so that no server can hang a run or exhaust its memory. Every
+ * attempt to ARM first takes a token of the client's bucket
+ * ({@link rateLimitPolicy}), so a run stays under ARM's per-principal limits.
  */
 import type { Readable } from "node:stream";
 import {
@@ -35,6 +37,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { isLoopbackHost, type ClientSettings, type CredentialSettings, type LimitKey } from "../config";
 import { AzureApiError, ConfigurationError } from "../errors";
 import { formatByteSize, formatDuration } from "../units";
+import { TokenBucket } from "./rateLimit";
 
 export const USER_AGENT_PREFIX = "azure-email-invoicing/0.1";
 
@@ -256,9 +259,12 @@ function declaredLength(response: PipelineResponse): number | undefined {
     return Number(h);
 }
 
+/** The headers a server says how long to wait in, and their units (ms), as the retry policy reads them. */
+const RETRY_AFTER_HEADERS = [["retry-after-ms", 1], ["x-ms-retry-after-ms", 1], ["retry-after", 1000]] as const;
+
 /** Clamps the headers the retry policy waits on to `maxMs`: a server does not decide how long we sleep. */
 function clampRetryAfter(response: PipelineResponse, maxMs: number): void {
-    for (const [name, unitMs] of [["retry-after-ms", 1], ["x-ms-retry-after-ms", 1], ["retry-after", 1000]] as const) {
+    for (const [name, unitMs] of RETRY_AFTER_HEADERS) {
         const v = response.headers.get(name);
         if (v === undefined) continue;
         const n = Number(v);
@@ -271,7 +277,39 @@ function clampRetryAfter(response: PipelineResponse, maxMs: number): void {
     }
 }
 
-function pipelineFor(settings: ClientSettings, endpoint: string | undefined, credential: TokenCredential | undefined, limit: BodyLimit): Pipeline {
+/**
+ * Paces the attempts of one pipeline by `bucket` (rateLimit.ts): each attempt
+ * waits for a token before it is sent (outside its request timeout), and a
+ * 429 with `Retry-After` (already clamped by {@link boundedResponsePolicy})
+ * pauses the bucket for every request, not only the throttled one.
+ */
+function rateLimitPolicy(bucket: TokenBucket): PipelinePolicy {
+    return {
+        name: "rateLimitPolicy",
+        async sendRequest(request, next) {
+            // The caller's own signal (an AbortSignal; the pipeline types it loosely): a deadline stops the wait too.
+            await bucket.take(request.abortSignal as AbortSignal | undefined);
+            const response = await next(request);
+            if (response.status === 429) bucket.pause(retryAfterMs(response) ?? 0);
+            return response;
+        },
+    };
+}
+
+/** A response's `Retry-After` (or its millisecond forms) in ms from now, when it has one. */
+function retryAfterMs(response: PipelineResponse): number | undefined {
+    for (const [name, unitMs] of RETRY_AFTER_HEADERS) {
+        const v = response.headers.get(name);
+        if (v === undefined) continue;
+        const n = Number(v);
+        if (Number.isFinite(n) && n >= 0) return n * unitMs;
+        const at = Date.parse(v);
+        if (Number.isFinite(at)) return Math.max(0, at - Date.now());
+    }
+    return undefined;
+}
+
+function pipelineFor(settings: ClientSettings, endpoint: string | undefined, credential: TokenCredential | undefined, limit: BodyLimit, bucket?: TokenBucket): Pipeline {
     const pipeline = createPipelineFromOptions({
         retryOptions: {
             maxRetries: settings.retry.maxRetries,
@@ -289,6 +327,8 @@ function pipelineFor(settings: ClientSettings, endpoint: string | undefined, cre
             : loopbackBearerPolicy(credential, scope);
         pipeline.addPolicy(policy, { phase: "Sign" });
     }
+    // Before the bounds: waiting for a token is not part of an attempt's time limit.
+    if (bucket) pipeline.addPolicy(rateLimitPolicy(bucket), { afterPhase: "Sign" });
     pipeline.addPolicy(boundedResponsePolicy(settings, limit), { afterPhase: "Sign" });
     return pipeline;
 }
@@ -349,7 +389,9 @@ export class Transport {
                 : credentialFrom(settings.graphCredential));
         this.http = options.httpClient ?? createDefaultHttpClient();
         const json: BodyLimit = { maxBytes: settings.limits.maxResponseBytes, what: "JSON body", setting: "maxResponseSize" };
-        this.arm = pipelineFor(settings, settings.endpoint, armCredential, json);
+        // ARM limits each principal; Graph and the document links are other services with their own.
+        const bucket = new TokenBucket({ perSecond: settings.limits.maxRequestsPerSecond, burst: settings.limits.requestBurst });
+        this.arm = pipelineFor(settings, settings.endpoint, armCredential, json, bucket);
         this.graph = pipelineFor(settings, settings.graphEndpoint, graphCredential, json);
         this.anonymous = pipelineFor(settings, undefined, undefined, { maxBytes: settings.limits.maxDocumentBytes, what: "document", setting: "maxDocumentSize" });
     }

@@ -47,10 +47,14 @@ type providerArgs struct {
 	GraphToken *string `pulumi:"graphToken"`
 	// Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
 	MaxDocumentSize *string `pulumi:"maxDocumentSize"`
+	// ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
+	MaxRequestsPerSecond *string `pulumi:"maxRequestsPerSecond"`
 	// Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
 	MaxResponseSize *string `pulumi:"maxResponseSize"`
 	// Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
 	OperationTimeout *string `pulumi:"operationTimeout"`
+	// ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
+	RequestBurst *string `pulumi:"requestBurst"`
 	// Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
 	RequestTimeout *string `pulumi:"requestTimeout"`
 	// A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
@@ -67,10 +71,14 @@ type ProviderArgs struct {
 	GraphToken pulumi.StringPtrInput
 	// Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
 	MaxDocumentSize pulumi.StringPtrInput
+	// ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
+	MaxRequestsPerSecond pulumi.StringPtrInput
 	// Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
 	MaxResponseSize pulumi.StringPtrInput
 	// Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
 	OperationTimeout pulumi.StringPtrInput
+	// ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
+	RequestBurst pulumi.StringPtrInput
 	// Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
 	RequestTimeout pulumi.StringPtrInput
 	// A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.

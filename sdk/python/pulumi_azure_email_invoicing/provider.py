@@ -23,8 +23,10 @@ class ProviderArgs:
                  graph_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_token: pulumi.Input[Optional[_builtins.str]] = None,
                  max_document_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_requests_per_second: pulumi.Input[Optional[_builtins.str]] = None,
                  max_response_size: pulumi.Input[Optional[_builtins.str]] = None,
                  operation_timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 request_burst: pulumi.Input[Optional[_builtins.str]] = None,
                  request_timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  token: pulumi.Input[Optional[_builtins.str]] = None):
         """
@@ -34,8 +36,10 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] graph_endpoint: Microsoft Graph endpoint (default https://graph.microsoft.com, or the ARM endpoint when that is a loopback emulator; environment AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT).
         :param pulumi.Input[_builtins.str] graph_token: A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
         :param pulumi.Input[_builtins.str] max_document_size: Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+        :param pulumi.Input[_builtins.str] max_requests_per_second: ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
         :param pulumi.Input[_builtins.str] max_response_size: Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
         :param pulumi.Input[_builtins.str] operation_timeout: Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+        :param pulumi.Input[_builtins.str] request_burst: ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
         :param pulumi.Input[_builtins.str] request_timeout: Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
         :param pulumi.Input[_builtins.str] token: A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
         """
@@ -47,10 +51,14 @@ class ProviderArgs:
             pulumi.set(__self__, "graph_token", graph_token)
         if max_document_size is not None:
             pulumi.set(__self__, "max_document_size", max_document_size)
+        if max_requests_per_second is not None:
+            pulumi.set(__self__, "max_requests_per_second", max_requests_per_second)
         if max_response_size is not None:
             pulumi.set(__self__, "max_response_size", max_response_size)
         if operation_timeout is not None:
             pulumi.set(__self__, "operation_timeout", operation_timeout)
+        if request_burst is not None:
+            pulumi.set(__self__, "request_burst", request_burst)
         if request_timeout is not None:
             pulumi.set(__self__, "request_timeout", request_timeout)
         if token is not None:
@@ -105,6 +113,18 @@ class ProviderArgs:
         pulumi.set(self, "max_document_size", value)
 
     @_builtins.property
+    @pulumi.getter(name="maxRequestsPerSecond")
+    def max_requests_per_second(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
+        """
+        return pulumi.get(self, "max_requests_per_second")
+
+    @max_requests_per_second.setter
+    def max_requests_per_second(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "max_requests_per_second", value)
+
+    @_builtins.property
     @pulumi.getter(name="maxResponseSize")
     def max_response_size(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -127,6 +147,18 @@ class ProviderArgs:
     @operation_timeout.setter
     def operation_timeout(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "operation_timeout", value)
+
+    @_builtins.property
+    @pulumi.getter(name="requestBurst")
+    def request_burst(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
+        """
+        return pulumi.get(self, "request_burst")
+
+    @request_burst.setter
+    def request_burst(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "request_burst", value)
 
     @_builtins.property
     @pulumi.getter(name="requestTimeout")
@@ -163,8 +195,10 @@ class Provider(pulumi.ProviderResource):
                  graph_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_token: pulumi.Input[Optional[_builtins.str]] = None,
                  max_document_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_requests_per_second: pulumi.Input[Optional[_builtins.str]] = None,
                  max_response_size: pulumi.Input[Optional[_builtins.str]] = None,
                  operation_timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 request_burst: pulumi.Input[Optional[_builtins.str]] = None,
                  request_timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  token: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -177,8 +211,10 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] graph_endpoint: Microsoft Graph endpoint (default https://graph.microsoft.com, or the ARM endpoint when that is a loopback emulator; environment AZURE_EMAIL_INVOICING_GRAPH_ENDPOINT).
         :param pulumi.Input[_builtins.str] graph_token: A static Microsoft Graph bearer token (environment AZURE_EMAIL_INVOICING_GRAPH_TOKEN); default: the ARM token when Graph is the emulator's origin, else DefaultAzureCredential. Set it as a secret.
         :param pulumi.Input[_builtins.str] max_document_size: Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
+        :param pulumi.Input[_builtins.str] max_requests_per_second: ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
         :param pulumi.Input[_builtins.str] max_response_size: Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
         :param pulumi.Input[_builtins.str] operation_timeout: Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+        :param pulumi.Input[_builtins.str] request_burst: ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
         :param pulumi.Input[_builtins.str] request_timeout: Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).
         :param pulumi.Input[_builtins.str] token: A static ARM bearer token (environment AZURE_EMAIL_INVOICING_TOKEN); without one, DefaultAzureCredential signs in. Set it as a secret.
         """
@@ -210,8 +246,10 @@ class Provider(pulumi.ProviderResource):
                  graph_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  graph_token: pulumi.Input[Optional[_builtins.str]] = None,
                  max_document_size: pulumi.Input[Optional[_builtins.str]] = None,
+                 max_requests_per_second: pulumi.Input[Optional[_builtins.str]] = None,
                  max_response_size: pulumi.Input[Optional[_builtins.str]] = None,
                  operation_timeout: pulumi.Input[Optional[_builtins.str]] = None,
+                 request_burst: pulumi.Input[Optional[_builtins.str]] = None,
                  request_timeout: pulumi.Input[Optional[_builtins.str]] = None,
                  token: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -227,8 +265,10 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["graph_endpoint"] = graph_endpoint
             __props__.__dict__["graph_token"] = None if graph_token is None else pulumi.Output.secret(graph_token)
             __props__.__dict__["max_document_size"] = max_document_size
+            __props__.__dict__["max_requests_per_second"] = max_requests_per_second
             __props__.__dict__["max_response_size"] = max_response_size
             __props__.__dict__["operation_timeout"] = operation_timeout
+            __props__.__dict__["request_burst"] = request_burst
             __props__.__dict__["request_timeout"] = request_timeout
             __props__.__dict__["token"] = None if token is None else pulumi.Output.secret(token)
         super(Provider, __self__).__init__(

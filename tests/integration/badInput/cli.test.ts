@@ -53,6 +53,9 @@ const CASES: Case[] = [
     reconcile("--operation-timeout not a duration", ["--operation-timeout", "forever"], /--operation-timeout 'forever' is not a duration/),
     reconcile("--max-document-size without a unit", ["--max-document-size", "25"], /--max-document-size '25' is not a size such as 25MB or 32MiB \(MB = 10\^6 bytes, MiB = 2\^20\)/),
     reconcile("--max-document-size over 1 GB", ["--max-document-size", "2GB"], /--max-document-size '2GB' is outside 1 kB to 1 GB/),
+    reconcile("--max-requests-per-second with a unit", ["--max-requests-per-second", "25/s"], /--max-requests-per-second '25\/s' is not a number of requests per second such as 25 or 12\.5/),
+    reconcile("--request-burst of 0", ["--request-burst", "0"], /--request-burst '0' is outside 1 to 100000/),
+    reconcile("a request rate of 0", [], /AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: '0' is outside 0\.1 to 100000/, { env: { AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: "0" } }),
     reconcile("--from not an address", ["--from", "billing"], /--from: 'billing' is not a sender address: use billing@contoso.com or "Contoso Billing <billing@contoso.com>"/),
     reconcile("--from with a line break", ["--from", "billing@contoso.com\r\nBcc: x@evil.example"], /--from: contains a line break: give one address on one line/),
 

@@ -193,6 +193,37 @@ describe("billing client against the emulator", function () {
             expect(Date.now() - started).to.be.at.least(1900);
         });
 
+        it("paces its ARM requests by its token bucket: with a burst of 1, never more than the rate in any second, whatever the concurrency", async () => {
+            const client = createBillingClient(
+                resolveSettings({ explicit: { endpoint: emu.url, token: emu.token("carol"), maxRequestsPerSecond: "20", requestBurst: "1" }, retry: FAST_RETRY }),
+            );
+            await emu.admin.clearRequests();
+            await Promise.all(Array.from({ length: 41 }, () => client.getBillingProfile(ops)));
+            const at = (await emu.admin.requests()).map((e) => Date.parse(e.time)).sort((a, b) => a - b);
+            expect(at).to.have.length(41);
+            // 41 requests at 20 per second take 2 s from the first to the last; a loaded machine only adds to that
+            // (the allowance is the emulator's clock against the client's, one request logged late).
+            expect(at[40] - at[0]).to.be.at.least(1700);
+            for (let i = 0; i + 20 < at.length; i++) expect(at[i + 20] - at[i], `requests ${i} to ${i + 20}`).to.be.at.least(700);
+        });
+
+        it("a 429's Retry-After holds every request of the client, not only the throttled one", async () => {
+            const client = emu.client("carol");
+            await emu.admin.faults({ status: 429, rate: 1, count: 1, retryAfterSeconds: 1, methods: ["GET"] });
+            await emu.admin.clearRequests();
+            const first = client.getBillingProfile(ops);
+            // Sent once the 429 has come back (the client is waiting it out).
+            for (let i = 0; i < 100 && (await emu.admin.requests()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+            await new Promise((r) => setTimeout(r, 100));
+            const second = client.listBillingAccounts();
+            await Promise.all([first, second]);
+            const log = await emu.admin.requests();
+            expect([log[0].operation, log[0].status]).to.deep.equal(["getBillingProfile", 429]);
+            expect(log.slice(1).map((e) => `${e.operation} ${e.status}`).sort()).to.deep.equal(["getBillingProfile 200", "listBillingAccounts 200"]);
+            const throttledAt = Date.parse(log[0].time);
+            for (const e of log.slice(1)) expect(Date.parse(e.time) - throttledAt, `${e.operation} waited out the Retry-After`).to.be.at.least(900);
+        });
+
         it("retries a 503", async () => {
             await emu.admin.faults({ status: 503, rate: 1, count: 1 });
             await emu.admin.clearRequests();

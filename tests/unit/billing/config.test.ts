@@ -106,7 +106,7 @@ describe("settings precedence", () => {
 });
 
 describe("client settings: time and size limits", () => {
-    it("default to 60 s per request, 30 s idle, 15 min per operation, 25 MB documents and 32 MB JSON bodies", () => {
+    it("default to 60 s per request, 30 s idle, 15 min per operation, 25 MB documents, 32 MB JSON bodies and ARM's read bucket (25/s, 250)", () => {
         expect(resolveSettings({}).limits).to.deep.equal({
             requestTimeoutInMs: 60_000,
             bodyIdleTimeoutInMs: 30_000,
@@ -114,6 +114,8 @@ describe("client settings: time and size limits", () => {
             maxDocumentBytes: 25_000_000,
             maxResponseBytes: 32_000_000,
             maxPages: 10_000,
+            maxRequestsPerSecond: 25,
+            requestBurst: 250,
         });
     });
 
@@ -123,8 +125,12 @@ describe("client settings: time and size limits", () => {
             AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT: "2m",
             AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "10MB",
             AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: "8MiB",
+            AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: "12.5",
+            AZURE_EMAIL_INVOICING_REQUEST_BURST: "40",
         });
-        const stack = settingsFromStackConfig((k) => ({ "azure-email-invoicing:requestTimeout": "7s", "azure-email-invoicing:maxDocumentSize": "1.5MB" })[k]);
+        const stack = settingsFromStackConfig(
+            (k) => ({ "azure-email-invoicing:requestTimeout": "7s", "azure-email-invoicing:maxDocumentSize": "1.5MB", "azure-email-invoicing:requestBurst": "1" })[k],
+        );
         const s = resolveSettings({ env, stack, explicit: { operationTimeout: "1h" } });
         expect(s.limits).to.deep.equal({
             requestTimeoutInMs: 7000,
@@ -133,10 +139,14 @@ describe("client settings: time and size limits", () => {
             maxDocumentBytes: 1_500_000,
             maxResponseBytes: 8 * 1024 * 1024,
             maxPages: 10_000,
+            maxRequestsPerSecond: 12.5,
+            requestBurst: 1,
         });
         expect(s.sources.limits.requestTimeout).to.equal("azure-email-invoicing:requestTimeout");
         expect(s.sources.limits.maxResponseSize).to.equal("AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE");
-        expect(describeSettings(s)).to.include("limits: request 7 s, operation 1 h, document 1.5 MB, JSON body 8.4 MB");
+        expect(s.sources.limits.maxRequestsPerSecond).to.equal("AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND");
+        expect(s.sources.limits.requestBurst).to.equal("azure-email-invoicing:requestBurst");
+        expect(describeSettings(s)).to.include("limits: request 7 s, operation 1 h, document 1.5 MB, JSON body 8.4 MB, ARM 12.5 requests/s (burst 1)");
     });
 
     it("refuse a malformed or out-of-range value, naming the setting and the form to use", () => {
@@ -147,6 +157,10 @@ describe("client settings: time and size limits", () => {
             [{ AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "25" }, /AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: '25' is not a size such as 25MB or 32MiB \(MB = 10\^6 bytes, MiB = 2\^20\)/],
             [{ AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE: "25 MBs" }, /is not a size/],
             [{ AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: "2GB" }, /AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE: '2GB' is outside 1 kB to 1 GB/],
+            [{ AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: "25/s" }, /^AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: '25\/s' is not a number of requests per second such as 25 or 12.5$/],
+            [{ AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: "0" }, /AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: '0' is outside 0.1 to 100000/],
+            [{ AZURE_EMAIL_INVOICING_REQUEST_BURST: "2.5" }, /^AZURE_EMAIL_INVOICING_REQUEST_BURST: '2.5' is not a whole number such as 250$/],
+            [{ AZURE_EMAIL_INVOICING_REQUEST_BURST: "0" }, /AZURE_EMAIL_INVOICING_REQUEST_BURST: '0' is outside 1 to 100000/],
         ];
         for (const [vars, message] of cases) {
             expect(() => resolveSettings({ env: settingsFromEnvironment(vars) }), JSON.stringify(vars)).to.throw(ConfigurationError, message);

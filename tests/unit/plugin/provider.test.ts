@@ -81,6 +81,9 @@ describe("plugin: provider configuration", () => {
         expect(f.property).to.equal("requestTimeout");
         expect(f.reason).to.include("is not a duration");
         expect(checkConfig({ maxDocumentSize: "25" }, {})[0].property).to.equal("maxDocumentSize");
+        expect(checkConfig({ maxRequestsPerSecond: "12.5", requestBurst: "1" }, {})).to.deep.equal([]);
+        expect(checkConfig({ maxRequestsPerSecond: "fast" }, {})[0].property).to.equal("maxRequestsPerSecond");
+        expect(checkConfig({ requestBurst: "0" }, {})[0].property).to.equal("requestBurst");
     });
 
     it("leaves unknown settings (outputs of other resources, in preview) alone", () => {

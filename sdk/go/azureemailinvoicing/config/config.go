@@ -31,6 +31,11 @@ func GetMaxDocumentSize(ctx *pulumi.Context) string {
 	return config.Get(ctx, "azure-email-invoicing:maxDocumentSize")
 }
 
+// ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
+func GetMaxRequestsPerSecond(ctx *pulumi.Context) string {
+	return config.Get(ctx, "azure-email-invoicing:maxRequestsPerSecond")
+}
+
 // Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
 func GetMaxResponseSize(ctx *pulumi.Context) string {
 	return config.Get(ctx, "azure-email-invoicing:maxResponseSize")
@@ -39,6 +44,11 @@ func GetMaxResponseSize(ctx *pulumi.Context) string {
 // Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
 func GetOperationTimeout(ctx *pulumi.Context) string {
 	return config.Get(ctx, "azure-email-invoicing:operationTimeout")
+}
+
+// ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
+func GetRequestBurst(ctx *pulumi.Context) string {
+	return config.Get(ctx, "azure-email-invoicing:requestBurst")
 }
 
 // Longest one attempt of a request may take, as a duration such as 30s or 2m (default 1 min; environment AZURE_EMAIL_INVOICING_REQUEST_TIMEOUT).

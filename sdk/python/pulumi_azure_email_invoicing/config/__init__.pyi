@@ -34,6 +34,11 @@ maxDocumentSize: Optional[str]
 Largest invoice document downloaded, as a size such as 25MB (default 25 MB; environment AZURE_EMAIL_INVOICING_MAX_DOCUMENT_SIZE).
 """
 
+maxRequestsPerSecond: Optional[str]
+"""
+ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
+"""
+
 maxResponseSize: Optional[str]
 """
 Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
@@ -42,6 +47,11 @@ Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment 
 operationTimeout: Optional[str]
 """
 Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
+"""
+
+requestBurst: Optional[str]
+"""
+ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
 """
 
 requestTimeout: Optional[str]

@@ -49,6 +49,13 @@ class _ExportableConfig(types.ModuleType):
         return __config__.get('maxDocumentSize')
 
     @_builtins.property
+    def max_requests_per_second(self) -> Optional[str]:
+        """
+        ARM requests per second, the refill of the client's token bucket (default 25, ARM's read refill per principal; environment AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND). Divide it among the programs that share a principal.
+        """
+        return __config__.get('maxRequestsPerSecond')
+
+    @_builtins.property
     def max_response_size(self) -> Optional[str]:
         """
         Largest JSON body read from ARM or Graph, as a size (default 32 MB; environment AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE).
@@ -61,6 +68,13 @@ class _ExportableConfig(types.ModuleType):
         Longest a long-running operation is polled, as a duration (default 15 min; environment AZURE_EMAIL_INVOICING_OPERATION_TIMEOUT).
         """
         return __config__.get('operationTimeout')
+
+    @_builtins.property
+    def request_burst(self) -> Optional[str]:
+        """
+        ARM requests that may go at once after a quiet spell, the size of that bucket (default 250, ARM's read bucket; 1 spaces every request; environment AZURE_EMAIL_INVOICING_REQUEST_BURST).
+        """
+        return __config__.get('requestBurst')
 
     @_builtins.property
     def request_timeout(self) -> Optional[str]:
