@@ -22,7 +22,7 @@ import { z } from "zod";
 import * as names from "../provider/billing/names";
 import { requireAccount, requireProfile } from "./authz";
 import { fail } from "./errors";
-import type { Reply } from "./handlers";
+import { documentUrls, type Reply } from "./handlers";
 import { roleScopeId, type RoleScope } from "../provider/billing/paths";
 import { type EmulatorState, SettingsPatch, definitionOf, invoiceView, sameName } from "./model";
 import { FaultRule, type Runtime } from "./runtime";
@@ -171,7 +171,7 @@ export async function handleAdmin(ctx: AdminContext, method: string, url: URL, r
             const profile = requireProfile(draft, account, decodeURIComponent(invoices[2]));
             return issueInvoiceNow(draft, profile, now, body.amountDue);
         });
-        return { status: 201, body: invoiceView(invoice) };
+        return { status: 201, body: invoiceView(invoice, documentUrls(ctx)) };
     }
 
     throw fail.notFound("NotFound", `No admin route matches '${route}'. Routes: ${ROUTES.join("; ")}.`);

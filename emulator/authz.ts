@@ -5,6 +5,7 @@
  * | access         | billing profile roles                          | billing account roles          |
  * |----------------|------------------------------------------------|--------------------------------|
  * | `read`         | owner, contributor, reader, invoice manager    | owner, contributor, reader     |
+ * | `readAccount`  | (none: account scope only)                     | owner, contributor, reader     |
  * | `writeProfile` | owner, contributor                             | owner, contributor             |
  * | `manageRoles`  | owner                                          | owner                          |
  * | `signedIn`     | any authenticated principal                    |                                |
@@ -37,28 +38,27 @@ import {
     sameName,
 } from "./model";
 
-/** The ARM action each operation performs, as named in denials. */
-export const ACTIONS: Record<OperationId, string> = {
-    listBillingAccounts: "Microsoft.Billing/billingAccounts/read",
-    getBillingAccount: "Microsoft.Billing/billingAccounts/read",
-    listBillingProfiles: "Microsoft.Billing/billingAccounts/billingProfiles/read",
-    getBillingProfile: "Microsoft.Billing/billingAccounts/billingProfiles/read",
-    putBillingProfile: "Microsoft.Billing/billingAccounts/billingProfiles/write",
-    listBillingRoleDefinitions: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions/read",
-    getBillingRoleDefinition: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions/read",
-    listBillingRoleAssignments: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/read",
-    getBillingRoleAssignment: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/read",
-    createBillingRoleAssignment: "Microsoft.Billing/billingAccounts/billingProfiles/createBillingRoleAssignment/action",
-    deleteBillingRoleAssignment: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/delete",
-    listInvoices: "Microsoft.Billing/billingAccounts/billingProfiles/invoices/read",
-    getInvoice: "Microsoft.Billing/billingAccounts/invoices/read",
-    downloadInvoice: "Microsoft.Billing/billingAccounts/invoices/download/action",
-    getGraphUser: "microsoft.directory/users/basic/read",
-};
+/** The operations performed on a billing account itself (everything else but the tenant-wide ones acts on a profile). */
+const ACCOUNT_SCOPED: ReadonlySet<OperationId> = new Set<OperationId>([
+    "getBillingAccount",
+    "listInvoicesByBillingAccount",
+    "listBillingRoleDefinitionsByBillingAccount",
+    "getBillingRoleDefinitionByBillingAccount",
+    "listBillingRoleAssignmentsByBillingAccount",
+    "getBillingRoleAssignmentByBillingAccount",
+]);
+/** The operations any signed-in principal may call; their lists show only what the caller has a role on. */
+const TENANT_SCOPED: ReadonlySet<OperationId> = new Set<OperationId>(["listBillingAccounts", "listBillingProfiles", "getGraphUser"]);
+
+/** What kind of scope an operation acts on. */
+export function scopeKindOf(operationId: OperationId): "tenant" | "account" | "profile" {
+    return TENANT_SCOPED.has(operationId) ? "tenant" : ACCOUNT_SCOPED.has(operationId) ? "account" : "profile";
+}
 
 /** Which roles satisfy each access level (the matrix above, as data). */
 export const MATRIX: Record<Exclude<Access, "signedIn">, { profile: readonly RoleKind[]; account: readonly RoleKind[] }> = {
     read: { profile: ["owner", "contributor", "reader", "invoiceManager"], account: ["owner", "contributor", "reader"] },
+    readAccount: { profile: [], account: ["owner", "contributor", "reader"] },
     writeProfile: { profile: ["owner", "contributor"], account: ["owner", "contributor"] },
     manageRoles: { profile: ["owner"], account: ["owner"] },
 };
@@ -113,7 +113,7 @@ export function authorize(state: Readonly<EmulatorState>, principal: PrincipalRe
     if (isAllowed(state, principal, access, scope)) return;
     throw fail.forbidden(
         `The client '${principal.userPrincipalName}' with object id '${principal.id}' does not have authorization to perform action ` +
-            `'${ACTIONS[operationId]}' over scope '${scopePath(scope)}' or the scope is invalid. ` +
+            `'${operations[operationId].action}' over scope '${scopePath(scope)}' or the scope is invalid. ` +
             `It needs ${REQUIRED_ROLE[access]}. If access was recently granted, please refresh your credentials.`,
     );
 }
@@ -145,16 +145,10 @@ export function authorizeOperationResult(state: Readonly<EmulatorState>, princip
  * parameters. Throws 404 when the account, profile or invoice does not exist.
  */
 export function resolveScope(state: Readonly<EmulatorState>, operationId: OperationId, params: Record<string, string>): Scope {
-    switch (operationId) {
-        case "listBillingAccounts":
-        case "listBillingProfiles":
-        case "getGraphUser":
-            return { kind: "tenant" };
-        default:
-            break;
-    }
+    const kind = scopeKindOf(operationId);
+    if (kind === "tenant") return { kind: "tenant" };
     const account = requireAccount(state, params.billingAccountName);
-    if (operationId === "getBillingAccount") return { kind: "account", account };
+    if (kind === "account") return { kind: "account", account };
     if (operationId === "getInvoice" || operationId === "downloadInvoice") {
         const invoice = findInvoice(state, account.name, params.invoiceName);
         if (!invoice) {
@@ -194,4 +188,38 @@ export function visibleProfiles(state: Readonly<EmulatorState>, principalId: str
     const all = profilesOf(state, account);
     if (hasAccountRole(state, principalId, account)) return all;
     return all.filter((p) => rolesAt(state, principalId, account, p.name).length > 0);
+}
+
+/**
+ * The actions a role grants, from the same matrix that authorizes: at a
+ * profile, the action of every profile-scoped operation whose access the
+ * role satisfies; at an account, those of the account-scoped operations and,
+ * because account roles apply to every profile of the account, of the
+ * profile-scoped ones too. Role definitions list these as their
+ * permissions, so what a role says it grants is what the emulator allows.
+ */
+export function actionsGranted(kind: RoleKind, at: "profile" | "account"): string[] {
+    const out = new Set<string>();
+    for (const op of Object.values(operations)) {
+        if (op.access === "signedIn") continue;
+        const where = scopeKindOf(op.id as OperationId);
+        const rule = MATRIX[op.access];
+        const grants = at === "profile" ? where === "profile" && rule.profile.includes(kind) : rule.account.includes(kind);
+        if (grants) out.add(op.action);
+    }
+    return [...out];
+}
+
+/**
+ * What `billingPermissions` lists for a caller at a profile: the action of
+ * every profile-scoped operation the caller may perform there now, by its
+ * roles on the profile and on the account. Empty when it may do nothing.
+ */
+export function permissionsAt(state: Readonly<EmulatorState>, principal: PrincipalRecord, scope: Extract<Scope, { kind: "profile" }>): string[] {
+    const out = new Set<string>();
+    for (const op of Object.values(operations)) {
+        if (op.access === "signedIn" || scopeKindOf(op.id as OperationId) !== "profile") continue;
+        if (isAllowed(state, principal, op.access, scope)) out.add(op.action);
+    }
+    return [...out];
 }

@@ -8,12 +8,10 @@
 import { createHash } from "node:crypto";
 import { billingProfileId, type RoleScope } from "../provider/billing/paths";
 import { fail } from "./errors";
+import { actionsGranted } from "./authz";
 import {
-    ACCOUNT_ACTION_SUFFIXES,
     ACCOUNT_ROLE_DESCRIPTIONS,
     ACCOUNT_ROLE_NAMES,
-    ACTION_PREFIX,
-    PROFILE_ACTION_SUFFIXES,
     PROFILE_ROLE_DESCRIPTIONS,
     PROFILE_ROLE_NAMES,
     PROFILES,
@@ -49,7 +47,8 @@ const RoleKindOrder: RoleKind[] = ["owner", "contributor", "reader", "invoiceMan
 /**
  * Adds Microsoft's role definitions at an account (`billingProfileName`
  * null: owner, contributor, reader) or a profile (and invoice manager), with
- * the GUIDs of the account's agreement.
+ * the GUIDs of the account's agreement. Their permissions are the actions
+ * the authorization matrix lets the role perform (`actionsGranted`).
  */
 export function addRoleDefinitions(state: EmulatorState, billingAccountName: string, billingProfileName: string | null): void {
     const agreement = agreementOf(state, billingAccountName);
@@ -62,7 +61,7 @@ export function addRoleDefinitions(state: EmulatorState, billingAccountName: str
                 roleName: ACCOUNT_ROLE_NAMES[kind],
                 kind,
                 description: ACCOUNT_ROLE_DESCRIPTIONS[kind],
-                actions: ACCOUNT_ACTION_SUFFIXES[kind].map((x) => ACTION_PREFIX[agreement].account + x),
+                actions: actionsGranted(kind, "account"),
             });
         }
         return;
@@ -75,7 +74,7 @@ export function addRoleDefinitions(state: EmulatorState, billingAccountName: str
             roleName: PROFILE_ROLE_NAMES[kind],
             kind,
             description: PROFILE_ROLE_DESCRIPTIONS[kind],
-            actions: PROFILE_ACTION_SUFFIXES[kind].map((x) => ACTION_PREFIX[agreement].profile + x),
+            actions: actionsGranted(kind, "profile"),
         });
     }
 }

@@ -4,17 +4,22 @@
  * turns any thrown value into a response with {@link errorReply}, which stamps
  * the request id. Nothing else writes an error body.
  *
- * Azure's billing service is known to answer with three JSON error bodies, and
- * the emulator uses each where Azure does:
- * - the ARM envelope `{error:{code,message}}`: most errors;
- * - a bare `{code,message}`: unknown document on invoice download;
- * - an ASP.NET validation problem `{title,status,errors}`: a request body that
- *   fails validation.
+ * Azure's billing service is known to answer with three JSON error bodies;
+ * the emulator uses each where there is a source for it, and the ARM
+ * envelope where there is none (README.md names the source of each):
+ * - the ARM envelope `{error:{code,message,target,details}}`: every error
+ *   but the ones below, request bodies that fail validation included;
+ * - a bare `{code,message}`: an unknown document on invoice download, as
+ *   recorded from Azure;
+ * - an ASP.NET validation problem `{title,status,errors}`: a request body
+ *   that fails validation, only with the setting `validationErrors:
+ *   "problem"` (no Microsoft document shows it, and Microsoft's SDKs cannot
+ *   read it, but clients meet it, so the client's handling stays tested).
  * Graph errors are the ARM envelope plus Graph's `innerError`; the document
  * links (a Storage-like endpoint) answer Storage's XML error.
  */
 import { z } from "zod";
-import { armError } from "../provider/billing/schemas";
+import { armError, type ArmErrorDetail } from "../provider/billing/schemas";
 
 /** Which body an error is written as. */
 export type ErrorShape = "arm" | "bare" | "problem" | "storage";
@@ -32,6 +37,8 @@ export interface ErrorInit {
     headers?: Record<string, string>;
     /** For `problem`: messages by property path, e.g. `properties.invoiceRecipients[0]`. */
     fields?: Record<string, string[]>;
+    /** The ARM envelope's `details`: one entry per reason. */
+    details?: ArmErrorDetail[];
 }
 
 /** An error the emulator answers on purpose. Anything else thrown becomes a 500. */
@@ -43,6 +50,7 @@ export class EmulatorError extends Error {
     readonly target?: string;
     readonly headers: Record<string, string>;
     readonly fields?: Record<string, string[]>;
+    readonly details?: ArmErrorDetail[];
 
     constructor(init: ErrorInit) {
         super(init.message);
@@ -52,6 +60,7 @@ export class EmulatorError extends Error {
         this.target = init.target;
         this.headers = init.headers ?? {};
         this.fields = init.fields;
+        this.details = init.details;
     }
 }
 
@@ -62,7 +71,11 @@ export const fail = {
         return new EmulatorError({ status: 400, code, message, target });
     },
 
-    /** 400 as an ASP.NET validation problem, for request bodies. */
+    /**
+     * 400 for a request body that fails validation: in the ARM envelope, one
+     * `details` entry per property (the property as `target`), or as an
+     * ASP.NET validation problem with the setting `validationErrors: "problem"`.
+     */
     validationProblem(fields: Record<string, string[]>): EmulatorError {
         return new EmulatorError({
             status: 400,
@@ -139,6 +152,11 @@ export const fail = {
         return new EmulatorError({ status: 409, code, message });
     },
 
+    /** 409 whose ARM envelope lists each reason in `details`. */
+    conflictWithDetails(code: string, message: string, details: ArmErrorDetail[]): EmulatorError {
+        return new EmulatorError({ status: 409, code, message, details });
+    },
+
     /** An injected fault (`POST /_emulator/faults`). */
     injected(status: 429 | 500 | 503, retryAfterSeconds?: number): EmulatorError {
         const byStatus = {
@@ -188,6 +206,8 @@ export interface ErrorContext {
     clientRequestId?: string;
     api: ErrorApi;
     now: Date;
+    /** How a body that fails validation is answered (the setting of that name); default the ARM envelope. */
+    validationErrors?: "arm" | "problem";
 }
 
 function xmlEscape(s: string): string {
@@ -217,6 +237,17 @@ export function errorReply(err: unknown, ctx: ErrorContext): ErrorReply {
             `<Message>${xmlEscape(e.message)}\nRequestId:${ctx.requestId}\nTime:${ctx.now.toISOString()}</Message>${detail}</Error>`;
         headers["x-ms-error-code"] = e.code;
         return { status: e.status, headers, contentType: "application/xml", body };
+    }
+    if (e.shape === "problem" && ctx.validationErrors !== "problem") {
+        const fields = Object.entries(e.fields ?? {});
+        const details = fields.map(([target, messages]) => ({ code: e.code, message: messages.join(" "), target }));
+        const message = `${e.message} ${fields.map(([k, v]) => `${k}: ${v.join(" ")}`).join("; ")}`.trim();
+        return {
+            status: e.status,
+            headers,
+            contentType: "application/json; charset=utf-8",
+            body: JSON.stringify(armError(e.code, message, fields.length === 1 ? fields[0][0] : undefined, details)),
+        };
     }
     if (e.shape === "problem") {
         const body = {
@@ -250,6 +281,6 @@ export function errorReply(err: unknown, ctx: ErrorContext): ErrorReply {
         status: e.status,
         headers,
         contentType: "application/json; charset=utf-8",
-        body: JSON.stringify(armError(e.code, e.message, e.target)),
+        body: JSON.stringify(armError(e.code, e.message, e.target, e.details)),
     };
 }

@@ -74,23 +74,6 @@ export const ACCOUNT_ROLE_DESCRIPTIONS: Record<Exclude<RoleKind, "invoiceManager
     reader: "The Reader role gives the user read only access to the billing account.",
 };
 
-/** Permission action suffixes per role, after Microsoft's example. */
-export const PROFILE_ACTION_SUFFIXES: Record<RoleKind, string[]> = {
-    owner: ["00", "01", "02", "03", "04", "05", "06", "07", "08", "11", "12", "13"],
-    contributor: ["01", "02", "03", "04", "05", "06", "07", "08", "11", "12", "13"],
-    reader: ["06", "07", "08", "12"],
-    invoiceManager: ["07", "06", "11", "08", "12", "13"],
-};
-export const ACCOUNT_ACTION_SUFFIXES: Record<Exclude<RoleKind, "invoiceManager">, string[]> = {
-    owner: ["00", "01", "02", "03", "04", "05", "06", "07", "08"],
-    contributor: ["01", "02", "03", "04", "05", "06", "07", "08"],
-    reader: ["06", "07", "08"],
-};
-export const ACTION_PREFIX: Record<AgreementType, { profile: string; account: string }> = {
-    MicrosoftCustomerAgreement: { profile: "40000000-aaaa-bbbb-cccc-2000000000", account: "50000000-aaaa-bbbb-cccc-2000000000" },
-    MicrosoftPartnerAgreement: { profile: "a7c3e1f9-2b4d-4e6a-9c8b-2000000000", account: "0d4e8a2b-7c61-4f95-b3a0-2000000000" },
-};
-
 // ---------------------------------------------------------------------------
 // Directory
 
@@ -151,6 +134,12 @@ export function principalOf(key: string, u: UserSeed): PrincipalRecord {
 
 export type ProfileKey = "operations" | "research" | "partner";
 
+/** Who each account is sold to; its profiles show the same address (`soldTo`). */
+const SOLD_TO = {
+    mca: { companyName: "Contoso Ltd", addressLine1: "1 Contoso Way", city: "Redmond", region: "WA", postalCode: "98052", country: "US" },
+    mpa: { companyName: "Contoso Partner Services GmbH", addressLine1: "Friedrichstrasse 100", city: "Berlin", postalCode: "10117", country: "DE" },
+};
+
 export const ACCOUNTS = {
     mca: {
         name: MCA_ACCOUNT,
@@ -160,16 +149,11 @@ export const ACCOUNTS = {
             accountType: "Business",
             accountSubType: "Enterprise",
             agreementType: "MicrosoftCustomerAgreement",
+            billingRelationshipTypes: ["Direct"],
             displayName: "Contoso Ltd",
             primaryBillingTenantId: TENANT_ID,
-            soldTo: {
-                companyName: "Contoso Ltd",
-                addressLine1: "1 Contoso Way",
-                city: "Redmond",
-                region: "WA",
-                postalCode: "98052",
-                country: "US",
-            },
+            qualifications: ["Commercial"],
+            soldTo: SOLD_TO.mca,
         },
         systemData: { createdAt: "2023-01-04T22:39:34.2606750Z", lastModifiedAt: "2023-01-05T22:39:34.2606750Z" },
     },
@@ -180,15 +164,12 @@ export const ACCOUNTS = {
             accountStatus: "Active",
             accountType: "Partner",
             agreementType: "MicrosoftPartnerAgreement",
+            billingRelationshipTypes: ["CSPPartner"],
             displayName: "Contoso Partner Services",
             primaryBillingTenantId: TENANT_ID,
-            soldTo: {
-                companyName: "Contoso Partner Services GmbH",
-                addressLine1: "Friedrichstrasse 100",
-                city: "Berlin",
-                postalCode: "10117",
-                country: "DE",
-            },
+            qualifications: ["Commercial"],
+            taxIds: [{ id: "DE123456789", type: "VatId", country: "DE", status: "Valid" }],
+            soldTo: SOLD_TO.mpa,
         },
         systemData: { createdAt: "2022-06-01T08:00:00.0000000Z", lastModifiedAt: "2022-06-02T08:00:00.0000000Z" },
     },
@@ -224,6 +205,9 @@ function address(company: string, first: string, last: string, email: string, co
           };
 }
 
+/** The payment term every seeded profile has: Microsoft's standard net 30 days since the profile was set up. */
+const NET30 = { term: "net30", startDate: "2024-01-02T00:00:00Z", isDefault: true };
+
 const AZURE_PLANS = [
     { skuId: "0001", skuDescription: "Microsoft Azure Plan" },
     { skuId: "0002", skuDescription: "Microsoft Azure Plan for DevTest" },
@@ -238,6 +222,7 @@ export const PROFILES: Record<ProfileKey, { account: keyof typeof ACCOUNTS; reco
                 billTo: address("Contoso Ltd", "Alice", "Adams", "ap@contoso.com", "US"),
                 billingRelationshipType: "Direct",
                 currency: "USD",
+                currentPaymentTerm: NET30,
                 displayName: "Contoso Operations Billing",
                 enabledAzurePlans: AZURE_PLANS,
                 invoiceDay: 5,
@@ -245,6 +230,7 @@ export const PROFILES: Record<ProfileKey, { account: keyof typeof ACCOUNTS; reco
                 invoiceRecipients: [],
                 poNumber: "PO-OPS-2024-001",
                 shipTo: address("Contoso Operations", "Alice", "Adams", "ops@contoso.com", "US"),
+                soldTo: SOLD_TO.mca,
                 spendingLimit: "Off",
                 status: "Active",
                 systemId: "3MTQ-22LX-KT7-PGBW-TLK",
@@ -261,6 +247,7 @@ export const PROFILES: Record<ProfileKey, { account: keyof typeof ACCOUNTS; reco
                 billTo: address("Contoso Ltd", "Dave", "Davis", "research-ap@contoso.com", "US"),
                 billingRelationshipType: "Direct",
                 currency: "USD",
+                currentPaymentTerm: NET30,
                 displayName: "Contoso Research Billing",
                 enabledAzurePlans: AZURE_PLANS,
                 invoiceDay: 5,
@@ -268,6 +255,7 @@ export const PROFILES: Record<ProfileKey, { account: keyof typeof ACCOUNTS; reco
                 invoiceRecipients: [],
                 poNumber: "PO-RND-2024-017",
                 shipTo: address("Contoso Research", "Dave", "Davis", "research@contoso.com", "US"),
+                soldTo: SOLD_TO.mca,
                 spendingLimit: "On",
                 status: "Warned",
                 statusReasonCode: "PastDue",
@@ -285,11 +273,13 @@ export const PROFILES: Record<ProfileKey, { account: keyof typeof ACCOUNTS; reco
                 billTo: address("Contoso Partner Services GmbH", "Rupert", "Reyes", "partner-ap@contoso.com", "DE"),
                 billingRelationshipType: "CSPPartner",
                 currency: "EUR",
+                currentPaymentTerm: NET30,
                 displayName: "Contoso Partner Billing",
                 invoiceDay: 1,
                 invoiceEmailOptIn: false,
                 invoiceRecipients: [],
                 poNumber: "PO-CSP-7781",
+                soldTo: SOLD_TO.mpa,
                 spendingLimit: "Off",
                 status: "Active",
                 systemId: "5PXH-77JF-DM4-ABCD-QRS",

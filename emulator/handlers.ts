@@ -10,17 +10,22 @@
  * that throws halfway leaves the state as it was.
  */
 import type { z } from "zod";
-import { type OperationId, type Operations } from "../provider/billing/contract";
+import { operations, type OperationId, type Operations } from "../provider/billing/contract";
 import * as names from "../provider/billing/names";
 import { PATHS, matchPath } from "../provider/billing/paths";
+import { canonicalName, matchesFilter, orderComparator, parseFilter, parseOrderBy } from "../provider/billing/query";
 import { BILLING_PROFILE_READ_ONLY_PROPERTIES, type BillingProfilePutBody } from "../provider/billing/schemas";
-import { hasAccountRole, requireAccount, visibleAccounts, visibleProfiles, type Scope } from "./authz";
+import { hasAccountRole, permissionsAt, requireAccount, visibleAccounts, visibleProfiles, type Scope } from "./authz";
 import { documentLink } from "./documents";
 import { fail } from "./errors";
 import { acceptOperation, acceptedHeaders, type CompleteOperation } from "./lro";
 import {
+    type BillingAccountRecord,
+    type BillingProfileRecord,
+    type DocumentUrl,
     type EmulatorSettings,
     type EmulatorState,
+    type InvoiceRecord,
     type PrincipalRecord,
     type RoleAssignmentRecord,
     type RoleDefinitionRecord,
@@ -34,6 +39,7 @@ import {
     findProfile,
     graphUserView,
     invoiceView,
+    profilesOf,
     roleAssignmentView,
     roleDefinitionView,
     roleDefinitionsAt,
@@ -78,37 +84,88 @@ export interface Input<K extends OperationId> {
 export type Handler<K extends OperationId> = (ctx: HandlerContext, input: Input<K>) => Reply | Promise<Reply>;
 
 // ---------------------------------------------------------------------------
-// Paging
+// Lists: filter, order, page
 
-const SKIP_TOKEN = "$skiptoken";
+/** The list options of a request, as the contract's query schema parsed them. */
+interface ListInput {
+    top?: number;
+    skip?: number;
+    filter?: string;
+    orderBy?: string;
+    skipToken?: string;
+}
 
 function encodeSkipToken(offset: number): string {
     return Buffer.from(`offset:${offset}`).toString("base64url");
 }
 
-function decodeSkipToken(token: string | null): number {
-    if (token === null) return 0;
+function decodeSkipToken(token: string | undefined): number | undefined {
+    if (token === undefined) return undefined;
     const m = /^offset:(\d{1,9})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
     if (!m) throw fail.badRequest("InvalidSkipToken", `The $skiptoken '${token}' is not valid. Use the nextLink of the previous page as it is.`);
     return Number(m[1]);
 }
 
+/** The names a next link drops from the request's query before it sets its own (any spelling). */
+const PAGING_NAMES = new Set(["top", "skip", "skiptoken"]);
+
 /**
- * One page of a list. When items remain, `nextLink` repeats the request's
- * query with a `$skiptoken`, absolute or relative per the settings.
+ * One page of a list operation, after its options: `filter` keeps the items
+ * whose fields equal the values, `orderBy` sorts them (stably, so equal
+ * items keep the list's own order), `skip` (or the next link's
+ * `$skiptoken`) sets where the page starts, and the page holds `top` items,
+ * at most `pageSize` (the server's page size, as Azure pages server-side).
+ * When items remain, `nextLink` repeats the request's query with the page
+ * size as `$top` (when the operation declares `top`, as Azure's next links
+ * do) and a `$skiptoken`, absolute or relative per the settings.
  */
-function page(ctx: HandlerContext, items: unknown[]): Reply {
+function page(ctx: HandlerContext, operationId: OperationId, all: unknown[], input: ListInput): Reply {
+    const options = operations[operationId].list;
+    if (!options) throw fail.internal(`${operationId} is not a list operation of the contract`);
     const settings = ctx.store.read((s) => s.settings);
-    const offset = decodeSkipToken(ctx.url.searchParams.get(SKIP_TOKEN));
-    const value = items.slice(offset, offset + settings.pageSize);
-    const body: { value: unknown[]; nextLink?: string } = { value };
-    if (offset + settings.pageSize < items.length) {
-        const q = new URLSearchParams(ctx.url.searchParams);
-        q.set(SKIP_TOKEN, encodeSkipToken(offset + settings.pageSize));
+    let items = all;
+    if (input.filter !== undefined) {
+        const clauses = parseFilter(input.filter, options.filter ?? []);
+        items = items.filter((item) => matchesFilter(item, clauses));
+    }
+    if (input.orderBy !== undefined) {
+        items = [...items].sort(orderComparator(parseOrderBy(input.orderBy, options.orderBy ?? [])));
+    }
+    const offset = decodeSkipToken(input.skipToken) ?? input.skip ?? 0;
+    const size = Math.min(input.top ?? settings.pageSize, settings.pageSize);
+    const body: { value: unknown[]; nextLink?: string } = { value: items.slice(offset, offset + size) };
+    if (offset + size < items.length) {
+        const q = new URLSearchParams();
+        for (const [k, v] of ctx.url.searchParams) if (!PAGING_NAMES.has(canonicalName(k))) q.append(k, v);
+        if (options.paging) q.set("$top", String(size));
+        q.set("$skiptoken", encodeSkipToken(offset + size));
         const rel = `${ctx.url.pathname}?${q.toString()}`;
         body.nextLink = settings.relativeNextLinks ? rel : `${ctx.origin}${rel}`;
     }
     return { status: 200, body };
+}
+
+/** Signed links to invoice documents, on the origin the caller used, as `documents[].url`. */
+export function documentUrls(ctx: Pick<HandlerContext, "store" | "origin" | "now">): DocumentUrl {
+    const key = ctx.store.read((s) => s.blobKey);
+    const now = ctx.now();
+    return (invoiceName, documentName) => documentLink(key, ctx.origin, invoiceName, documentName, now).url;
+}
+
+/** Invoices by invoice date within the optional period (inclusive), then by name: the lists' own order. */
+function invoicesIn(invoices: readonly InvoiceRecord[], query: { periodStartDate?: string; periodEndDate?: string }): InvoiceRecord[] {
+    // Both dates are optional in 2024-04-01 (required in 2020-05-01): a missing one leaves that side unbounded.
+    const from = query.periodStartDate;
+    const to = query.periodEndDate;
+    if (from !== undefined && to !== undefined && from > to) {
+        throw fail.badRequest("InvalidQueryParameterValue", `periodStartDate (${from}) is after periodEndDate (${to}).`, "periodStartDate");
+    }
+    return invoices
+        .filter((i) => {
+            const day = String(i.properties.invoiceDate ?? "").slice(0, 10);
+            return (from === undefined || day >= from) && (to === undefined || day <= to);
+        })
+        .sort((a, b) => String(a.properties.invoiceDate).localeCompare(String(b.properties.invoiceDate)) || a.name.localeCompare(b.name));
 }
 
 // ---------------------------------------------------------------------------
@@ -118,17 +175,20 @@ function page(ctx: HandlerContext, items: unknown[]): Reply {
  * Replaces the writable properties of a profile with the body's and keeps the
  * read-only ones (BILLING_PROFILE_READ_ONLY_PROPERTIES) as the server holds
  * them; read-only properties in the body are ignored, as ARM does. `tags` are
- * replaced too (absent = none). Returns the new record.
+ * replaced too (absent = none), from the body's `tags`, else from its
+ * `properties.tags` (the spec has both). Returns the new record.
  */
 export function applyProfilePut(draft: EmulatorState, billingAccountName: string, billingProfileName: string, body: BillingProfilePutBody) {
     const profile = findProfile(draft, billingAccountName, billingProfileName);
     if (!profile) throw fail.notFound("ResourceNotFound", `Billing profile '${billingProfileName}' was not found in billing account '${billingAccountName}'.`);
     const readOnly = new Set<string>(BILLING_PROFILE_READ_ONLY_PROPERTIES);
     const properties: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(body.properties)) if (!readOnly.has(k) && v !== undefined) properties[k] = v;
+    // Tags are held once (the record's `tags`): the view shows them at both places the spec has them.
+    for (const [k, v] of Object.entries(body.properties)) if (!readOnly.has(k) && k !== "tags" && v !== undefined) properties[k] = v;
     for (const k of readOnly) if (k in profile.properties) properties[k] = profile.properties[k];
     profile.properties = properties;
-    profile.tags = body.tags ?? null;
+    const propertyTags = body.properties.tags as Record<string, string> | null | undefined;
+    profile.tags = body.tags ?? propertyTags ?? null;
     return copyOf(profile);
 }
 
@@ -252,25 +312,64 @@ function profileScope(ctx: HandlerContext): Extract<Scope, { kind: "profile" }> 
     return ctx.scope;
 }
 
-/** The records of one kind at a profile (role definitions, role assignments), as the finders of model.ts give them. */
-type AtProfile<R> = (state: Readonly<EmulatorState>, billingAccountName: string, billingProfileName: string) => R[];
-
-/** The profile's records of one kind, in their response shape, one page. */
-function listAtProfile<R>(ctx: HandlerContext, of: AtProfile<R>, view: (record: R) => unknown): Reply {
-    const scope = profileScope(ctx);
-    return page(ctx, ctx.store.read((s) => of(s, scope.account.name, scope.profile.name).map(view)));
+function accountScope(ctx: HandlerContext): BillingAccountRecord {
+    if (ctx.scope.kind !== "account") throw fail.internal("operation resolved to a scope that is not a billing account");
+    return ctx.scope.account;
 }
 
-/** The profile's record of one kind with this name (case-insensitive), in its response shape; 404 naming it when there is none. */
-function getAtProfile<R extends { name: string }>(ctx: HandlerContext, of: AtProfile<R>, view: (record: R) => unknown, name: string, what: string): Reply {
-    const scope = profileScope(ctx);
+/**
+ * Why a billing profile cannot be deleted, in `validateDeleteEligibility`'s
+ * words (`DeleteBillingProfileEligibilityDetail`): every profile with an
+ * invoice still owes it or has charges accruing for the current period, and
+ * an account keeps its last profile. The emulator never deletes a profile;
+ * a profile with none of these reasons is refused as `NotSupported`.
+ */
+export function deleteIneligibility(state: Readonly<EmulatorState>, profile: BillingProfileRecord): Array<{ code: string; message: string }> {
+    const out: Array<{ code: string; message: string }> = [];
+    const invoices = state.invoices.filter((i) => sameName(i.billingAccountName, profile.billingAccountName) && sameName(i.billingProfileName, profile.name));
+    if (invoices.some((i) => Number((i.properties.amountDue as { value?: number } | undefined)?.value ?? 0) > 0)) {
+        out.push({ code: "OutstandingCharges", message: "Billing Profile cannot be deleted as there are outstanding charges on this billing profile." });
+    }
+    if (invoices.length > 0) {
+        out.push({ code: "PendingCharges", message: "Billing Profile cannot be deleted as there are pending charges accumulating on this billing profile." });
+    }
+    if (profilesOf(state, profile.billingAccountName).length <= 1) {
+        out.push({ code: "LastBillingProfile", message: "Billing profile cannot be deleted as this is the only billing profile in this billing account." });
+    }
+    if (out.length === 0) out.push({ code: "NotSupported", message: "The emulator does not delete billing profiles." });
+    return out;
+}
+
+/** Where a role definition or assignment is read: the request's profile, or its account (profile null). */
+function roleScopeOf(ctx: HandlerContext): { billingAccountName: string; billingProfileName: string | null; where: string } {
+    if (ctx.scope.kind === "profile") {
+        return { billingAccountName: ctx.scope.account.name, billingProfileName: ctx.scope.profile.name, where: `billing profile '${ctx.scope.profile.name}'` };
+    }
+    return { billingAccountName: accountScope(ctx).name, billingProfileName: null, where: `billing account '${accountScope(ctx).name}'` };
+}
+
+/** The records of one kind at a scope (role definitions, role assignments), as the finders of model.ts give them. */
+type AtScope<R> = (state: Readonly<EmulatorState>, billingAccountName: string, billingProfileName: string | null) => R[];
+
+/** The scope's records of one kind, in their response shape, one page of the list operation. */
+function listAtScope<R>(ctx: HandlerContext, operationId: OperationId, query: ListInput, of: AtScope<R>, view: (state: Readonly<EmulatorState>, record: R) => unknown): Reply {
+    const at = roleScopeOf(ctx);
+    return page(ctx, operationId, ctx.store.read((s) => of(s, at.billingAccountName, at.billingProfileName).map((r) => view(s, r))), query);
+}
+
+/** The scope's record of one kind with this name (case-insensitive), in its response shape; 404 naming it when there is none. */
+function getAtScope<R extends { name: string }>(ctx: HandlerContext, of: AtScope<R>, view: (state: Readonly<EmulatorState>, record: R) => unknown, name: string, what: string): Reply {
+    const at = roleScopeOf(ctx);
     const body = ctx.store.read((s) => {
-        const found = of(s, scope.account.name, scope.profile.name).find((r) => sameName(r.name, name));
-        return found && view(found);
+        const found = of(s, at.billingAccountName, at.billingProfileName).find((r) => sameName(r.name, name));
+        return found && view(s, found);
     });
-    if (!body) throw fail.notFound("ResourceNotFound", `${what} '${name}' was not found on billing profile '${scope.profile.name}'.`);
+    if (!body) throw fail.notFound("ResourceNotFound", `${what} '${name}' was not found on ${at.where}.`);
     return { status: 200, body };
 }
+
+/** A role definition's response shape, as {@link listAtScope} and {@link getAtScope} take views. */
+const definitionView = (_state: Readonly<EmulatorState>, d: RoleDefinitionRecord) => roleDefinitionView(d);
 
 /**
  * Accepts a long-running operation on the request's billing profile:
@@ -294,26 +393,24 @@ function settingsOf(ctx: HandlerContext): EmulatorSettings {
 }
 
 export const handlers: { [K in OperationId]: Handler<K> } = {
-    listBillingAccounts(ctx) {
+    listBillingAccounts(ctx, { query }) {
         const items = ctx.store.read((s) =>
-            visibleAccounts(s, ctx.principal.id).map((a) => billingAccountView(a, hasAccountRole(s, ctx.principal.id, a.name))),
+            visibleAccounts(s, ctx.principal.id).map((a) => billingAccountView(s, a, hasAccountRole(s, ctx.principal.id, a.name))),
         );
-        return page(ctx, items);
+        return page(ctx, "listBillingAccounts", items, query);
     },
 
     getBillingAccount(ctx) {
-        if (ctx.scope.kind !== "account") throw fail.internal("getBillingAccount resolved to a scope without an account");
-        const account = ctx.scope.account;
-        const hasRead = ctx.store.read((s) => hasAccountRole(s, ctx.principal.id, account.name));
-        return { status: 200, body: billingAccountView(account, hasRead) };
+        const account = accountScope(ctx);
+        return { status: 200, body: ctx.store.read((s) => billingAccountView(s, account, hasAccountRole(s, ctx.principal.id, account.name))) };
     },
 
-    listBillingProfiles(ctx, { params }) {
+    listBillingProfiles(ctx, { params, query }) {
         const items = ctx.store.read((s) => {
             const account = requireAccount(s, params.billingAccountName);
             return visibleProfiles(s, ctx.principal.id, account.name).map(billingProfileView);
         });
-        return page(ctx, items);
+        return page(ctx, "listBillingProfiles", items, query);
     },
 
     getBillingProfile(ctx) {
@@ -324,27 +421,67 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         const scope = profileScope(ctx);
         validateProfileBody(body);
         const settings = settingsOf(ctx);
-        if (settings.lro === "always") {
-            return acceptedAtProfile(ctx, settings, "putBillingProfile", body);
-        }
+        if (settings.lro === "always") return acceptedAtProfile(ctx, settings, "putBillingProfile", body);
         const profile = ctx.store.update((draft) => applyProfilePut(draft, scope.account.name, scope.profile.name, body));
         return { status: 200, body: billingProfileView(profile) };
     },
 
-    listBillingRoleDefinitions(ctx) {
-        return listAtProfile(ctx, roleDefinitionsAt, roleDefinitionView);
+    validateBillingProfileDeleteEligibility(ctx) {
+        const scope = profileScope(ctx);
+        const details = ctx.store.read((s) => deleteIneligibility(s, scope.profile));
+        return {
+            status: 200,
+            body: details.length === 0 ? { eligibilityStatus: "Allowed" } : { eligibilityStatus: "NotAllowed", eligibilityDetails: details },
+        };
+    },
+
+    deleteBillingProfile(ctx) {
+        const scope = profileScope(ctx);
+        const details = ctx.store.read((s) => deleteIneligibility(s, scope.profile));
+        throw fail.conflictWithDetails(
+            "BillingProfileDeletionNotAllowed",
+            `Billing profile '${scope.profile.name}' cannot be deleted: ${details.map((d) => d.message).join(" ")} ` +
+                `POST .../validateDeleteEligibility lists the same reasons.`,
+            details,
+        );
+    },
+
+    listBillingPermissions(ctx, { query }) {
+        const scope = profileScope(ctx);
+        const actions = ctx.store.read((s) => permissionsAt(s, ctx.principal, scope));
+        return page(ctx, "listBillingPermissions", [{ actions, notActions: [] }], query);
+    },
+
+    listBillingRoleDefinitions(ctx, { query }) {
+        return listAtScope(ctx, "listBillingRoleDefinitions", query, roleDefinitionsAt, definitionView);
     },
 
     getBillingRoleDefinition(ctx, { params }) {
-        return getAtProfile(ctx, roleDefinitionsAt, roleDefinitionView, params.roleDefinitionName, "Role definition");
+        return getAtScope(ctx, roleDefinitionsAt, definitionView, params.roleDefinitionName, "Role definition");
     },
 
-    listBillingRoleAssignments(ctx) {
-        return listAtProfile(ctx, assignmentsAt, roleAssignmentView);
+    listBillingRoleDefinitionsByBillingAccount(ctx, { query }) {
+        return listAtScope(ctx, "listBillingRoleDefinitionsByBillingAccount", query, roleDefinitionsAt, definitionView);
+    },
+
+    getBillingRoleDefinitionByBillingAccount(ctx, { params }) {
+        return getAtScope(ctx, roleDefinitionsAt, definitionView, params.roleDefinitionName, "Role definition");
+    },
+
+    listBillingRoleAssignments(ctx, { query }) {
+        return listAtScope(ctx, "listBillingRoleAssignments", query, assignmentsAt, roleAssignmentView);
     },
 
     getBillingRoleAssignment(ctx, { params }) {
-        return getAtProfile(ctx, assignmentsAt, roleAssignmentView, params.billingRoleAssignmentName, "Role assignment");
+        return getAtScope(ctx, assignmentsAt, roleAssignmentView, params.billingRoleAssignmentName, "Role assignment");
+    },
+
+    listBillingRoleAssignmentsByBillingAccount(ctx, { query }) {
+        return listAtScope(ctx, "listBillingRoleAssignmentsByBillingAccount", query, assignmentsAt, roleAssignmentView);
+    },
+
+    getBillingRoleAssignmentByBillingAccount(ctx, { params }) {
+        return getAtScope(ctx, assignmentsAt, roleAssignmentView, params.billingRoleAssignmentName, "Role assignment");
     },
 
     createBillingRoleAssignment(ctx, { body }) {
@@ -352,11 +489,8 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         const { principal, definition } = ctx.store.read((s) => resolveAssignment(s, scope, body));
         const request: AssignmentRequest = { principalId: principal.id, roleDefinitionName: definition.name, createdByPrincipalId: ctx.principal.id };
         const settings = settingsOf(ctx);
-        if (settings.lro === "always") {
-            return acceptedAtProfile(ctx, settings, "createBillingRoleAssignment", request);
-        }
-        const a = ctx.store.update((draft) => applyAssignment(draft, scope.account.name, scope.profile.name, request, ctx.now()));
-        return { status: 200, body: roleAssignmentView(a) };
+        if (settings.lro === "always") return acceptedAtProfile(ctx, settings, "createBillingRoleAssignment", request);
+        return { status: 200, body: ctx.store.update((draft) => roleAssignmentView(draft, applyAssignment(draft, scope.account.name, scope.profile.name, request, ctx.now()))) };
     },
 
     deleteBillingRoleAssignment(ctx, { params }) {
@@ -387,33 +521,34 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
 
     listInvoices(ctx, { query }) {
         const scope = profileScope(ctx);
-        // Both dates are optional in 2024-04-01 (required in 2020-05-01): a missing one leaves that side unbounded.
-        const from = query.periodStartDate;
-        const to = query.periodEndDate;
-        if (from !== undefined && to !== undefined && from > to) {
-            throw fail.badRequest(
-                "InvalidQueryParameterValue",
-                `periodStartDate (${query.periodStartDate}) is after periodEndDate (${query.periodEndDate}).`,
-                "periodStartDate",
-            );
-        }
+        const url = documentUrls(ctx);
         const items = ctx.store.read((s) =>
-            s.invoices
-                .filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name))
-                .filter((i) => {
-                    const day = String(i.properties.invoiceDate ?? "").slice(0, 10);
-                    return (from === undefined || day >= from) && (to === undefined || day <= to);
-                })
-                .sort((a, b) => String(a.properties.invoiceDate).localeCompare(String(b.properties.invoiceDate)) || a.name.localeCompare(b.name))
-                .map(invoiceView),
+            invoicesIn(
+                s.invoices.filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name)),
+                query,
+            ).map((i) => invoiceView(i, url)),
         );
-        return page(ctx, items);
+        return page(ctx, "listInvoices", items, query);
+    },
+
+    listInvoicesByBillingAccount(ctx, { query }) {
+        const account = accountScope(ctx);
+        const url = documentUrls(ctx);
+        // The account's invoices of the profiles the caller may read: all of them with an account role.
+        const items = ctx.store.read((s) => {
+            const readable = new Set(visibleProfiles(s, ctx.principal.id, account.name).map((p) => p.name.toLowerCase()));
+            return invoicesIn(
+                s.invoices.filter((i) => sameName(i.billingAccountName, account.name) && readable.has(i.billingProfileName.toLowerCase())),
+                query,
+            ).map((i) => invoiceView(i, url));
+        });
+        return page(ctx, "listInvoicesByBillingAccount", items, query);
     },
 
     getInvoice(ctx) {
         const invoice = profileScope(ctx).invoice;
         if (!invoice) throw fail.internal("getInvoice resolved without an invoice");
-        return { status: 200, body: invoiceView(invoice) };
+        return { status: 200, body: invoiceView(invoice, documentUrls(ctx)) };
     },
 
     downloadInvoice(ctx, { query }) {
@@ -469,7 +604,7 @@ export function completeOperation(now: () => Date, origin: string): CompleteOper
             }
             case "createBillingRoleAssignment": {
                 const input = rec.input as AssignmentRequest;
-                return roleAssignmentView(store.update((draft) => applyAssignment(draft, rec.billingAccountName, rec.billingProfileName ?? "", input, now())));
+                return store.update((draft) => roleAssignmentView(draft, applyAssignment(draft, rec.billingAccountName, rec.billingProfileName ?? "", input, now())));
             }
             case "invoiceDownload":
                 // A download changes nothing: it hands out a signed link.

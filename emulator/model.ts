@@ -42,15 +42,34 @@ const settingsFields = {
      * PDF and the same invoice still gives the same bytes.
      */
     pdfPaddingBytes: z.number().int().min(0).max(MAX_PDF_PADDING_BYTES),
+    /**
+     * How a request body that fails validation is answered: `arm` (default),
+     * ARM's envelope with one `details` entry per property; `problem`, the
+     * ASP.NET validation problem `{title,status,errors}` that clients also
+     * meet from Azure's billing service.
+     */
+    validationErrors: z.enum(["arm", "problem"]),
 };
 
 /**
  * Behaviour switches, changed at start-up (`startEmulator({settings})`) or at
  * runtime (`POST /_emulator/settings`). Persisted with the state.
  */
-export const EmulatorSettings = z.strictObject(settingsFields);
+export const EmulatorSettings = z.strictObject({
+    ...settingsFields,
+    // State written before this setting existed reads as the default.
+    validationErrors: settingsFields.validationErrors.default("arm"),
+});
 export type EmulatorSettings = z.infer<typeof EmulatorSettings>;
-export const DEFAULT_SETTINGS: EmulatorSettings = { lro: "never", pendingPolls: 1, retryAfterSeconds: 1, pageSize: 50, relativeNextLinks: false, pdfPaddingBytes: 0 };
+export const DEFAULT_SETTINGS: EmulatorSettings = {
+    lro: "never",
+    pendingPolls: 1,
+    retryAfterSeconds: 1,
+    pageSize: 50,
+    relativeNextLinks: false,
+    pdfPaddingBytes: 0,
+    validationErrors: "arm",
+};
 /**
  * A partial change of settings, as `POST /_emulator/settings` takes it. No
  * defaults here on purpose: a field left out keeps its current value.
@@ -306,22 +325,37 @@ export function findInvoiceNamed(state: Readonly<EmulatorState>, name: string): 
 
 type Shape<T extends z.ZodType> = z.input<T>;
 
-export function billingAccountView(a: BillingAccountRecord, hasReadAccess: boolean): Shape<typeof s.BillingAccount> {
+/**
+ * A billing account. `provisioningState` and `hasNoBillingProfiles` are
+ * derived; the rest is the record's (fixtures.ts: the properties Microsoft
+ * documents for MCA and MPA accounts).
+ */
+export function billingAccountView(state: Readonly<EmulatorState>, a: BillingAccountRecord, hasReadAccess: boolean): Shape<typeof s.BillingAccount> {
     return {
         id: billingAccountId(a.name),
         name: a.name,
         type: "Microsoft.Billing/billingAccounts",
-        properties: { ...a.properties, hasReadAccess },
+        properties: {
+            provisioningState: "Succeeded",
+            ...a.properties,
+            hasNoBillingProfiles: !state.billingProfiles.some((p) => sameName(p.billingAccountName, a.name)),
+            hasReadAccess,
+        },
         ...(a.systemData ? { systemData: a.systemData } : {}),
     };
 }
 
+/**
+ * A billing profile. Its tags are held once (`tags`) and shown both where
+ * ARM puts them and where the 2024-04-01 spec repeats them
+ * (`properties.tags`).
+ */
 export function billingProfileView(p: BillingProfileRecord): Shape<typeof s.BillingProfile> {
     return {
         id: billingProfileId({ billingAccountName: p.billingAccountName, billingProfileName: p.name }),
         name: p.name,
         type: "Microsoft.Billing/billingAccounts/billingProfiles",
-        properties: { ...p.properties, hasReadAccess: true },
+        properties: { provisioningState: "Succeeded", ...p.properties, hasReadAccess: true, ...(p.tags ? { tags: p.tags } : {}) },
         ...(p.tags ? { tags: p.tags } : {}),
     };
 }
@@ -342,12 +376,18 @@ export function roleDefinitionView(d: RoleDefinitionRecord): Shape<typeof s.Bill
 }
 
 /**
- * An assignment as the MCA API returns it: object ids only. No email address
- * (Microsoft documents `userEmailAddress` as EA-only), so callers resolve
- * principals through Graph.
+ * An assignment as the MCA API returns it: object ids, the principal's
+ * display name and type, and the names of the account and profile it is on.
+ * No email address (Microsoft documents `userEmailAddress`,
+ * `createdByUserEmailAddress` and `modifiedByUserEmailAddress` as EA-only),
+ * so callers resolve principals through Graph. Assignments are never
+ * changed once made, so `modifiedOn` and `modifiedBy*` are the creation's.
  */
-export function roleAssignmentView(a: RoleAssignmentRecord): Shape<typeof s.BillingRoleAssignment> {
+export function roleAssignmentView(state: Readonly<EmulatorState>, a: RoleAssignmentRecord): Shape<typeof s.BillingRoleAssignment> {
     const scope = roleScopeId(a);
+    const account = findAccount(state, a.billingAccountName);
+    const profile = a.billingProfileName === null ? undefined : findProfile(state, a.billingAccountName, a.billingProfileName);
+    const principal = findPrincipalById(state, a.principalId);
     return {
         id: roleAssignmentId(a, a.name),
         name: a.name,
@@ -355,25 +395,49 @@ export function roleAssignmentView(a: RoleAssignmentRecord): Shape<typeof s.Bill
             ? "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments"
             : "Microsoft.Billing/billingAccounts/billingRoleAssignments",
         properties: {
+            provisioningState: "Succeeded",
             createdOn: a.createdOn,
             createdByPrincipalTenantId: a.createdByPrincipalTenantId,
             createdByPrincipalId: a.createdByPrincipalId,
+            modifiedOn: a.createdOn,
+            modifiedByPrincipalId: a.createdByPrincipalId,
+            modifiedByPrincipalTenantId: a.createdByPrincipalTenantId,
             principalId: a.principalId,
             principalTenantId: a.principalTenantId,
+            // Microsoft documents this name for the billing account's primary tenant, the emulator's only one.
+            principalTenantName: "Primary Tenant",
+            ...(principal ? { principalDisplayName: principal.displayName } : {}),
             principalType: "User",
             roleDefinitionId: roleDefinitionId(a, a.roleDefinitionName),
             scope,
-            provisioningState: "Succeeded",
+            billingAccountId: billingAccountId(a.billingAccountName),
+            ...(account ? { billingAccountDisplayName: String(account.properties.displayName ?? "") } : {}),
+            ...(a.billingProfileName !== null
+                ? {
+                      billingProfileId: billingProfileId({ billingAccountName: a.billingAccountName, billingProfileName: a.billingProfileName }),
+                      ...(profile ? { billingProfileDisplayName: String(profile.properties.displayName ?? "") } : {}),
+                  }
+                : {}),
         },
     };
 }
 
-export function invoiceView(i: InvoiceRecord): Shape<typeof s.Invoice> {
+/** The link of one invoice document, as the caller's request may fetch it (a signed link, as a download gives). */
+export type DocumentUrl = (invoiceName: string, documentName: string) => string;
+
+/** An invoice; each document carries its `url` when `documentUrl` is given (every Azure-facing answer gives it). */
+export function invoiceView(i: InvoiceRecord, documentUrl?: DocumentUrl): Shape<typeof s.Invoice> {
+    const properties = { ...i.properties };
+    if (documentUrl && Array.isArray(properties.documents)) {
+        properties.documents = (properties.documents as Array<Record<string, unknown>>).map((d) =>
+            typeof d.name === "string" ? { ...d, url: documentUrl(i.name, d.name) } : { ...d },
+        );
+    }
     return {
         id: invoiceId(i.billingAccountName, i.name),
         name: i.name,
         type: "Microsoft.Billing/billingAccounts/invoices",
-        properties: { ...i.properties },
+        properties,
     };
 }
 

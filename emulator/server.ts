@@ -28,6 +28,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { API_VERSION, type AnyOperation, type HttpMethod, type OperationId, matchOperation, operations, responseSchema } from "../provider/billing/contract";
 import { propertyPath } from "../provider/billing/names";
+import { describeQueryProblem, readQuery } from "../provider/billing/query";
 import { handleAdmin } from "./admin";
 import { authorize, authorizeOperationResult, resolveScope } from "./authz";
 import { checkDocumentLink, isDocumentPath } from "./documents";
@@ -168,6 +169,24 @@ function parseJsonBody(raw: Buffer): unknown {
     }
 }
 
+/**
+ * The query of a request, under the names the operation declares (with or
+ * without `$`, in any case). ARM operations refuse what they do not declare
+ * (400, naming what they take); Graph's take the first value of each name.
+ */
+function readOperationQuery(operation: AnyOperation, params: URLSearchParams): Record<string, string> {
+    const declared = "query" in operation && operation.query ? Object.keys(operation.query.shape) : [];
+    const read = readQuery(params, declared, operation.list?.refused ?? []);
+    if ("values" in read) return read.values;
+    if (operation.api === "graph") {
+        const first: Record<string, string> = {};
+        for (const [k, v] of params) if (!(k in first)) first[k] = v;
+        return first;
+    }
+    const code = read.problem.kind === "refused" ? "UnsupportedQueryParameter" : "InvalidQueryParameter";
+    throw fail.badRequest(code, describeQueryProblem(operation.id, read.problem), read.problem.name);
+}
+
 function allowedMethods(pathname: string): string[] {
     return METHODS.filter((m) => {
         const r = matchOperation(m, pathname);
@@ -239,8 +258,7 @@ async function azure(deps: ServerDeps, req: IncomingMessage, url: URL, origin: s
             property,
         );
     }
-    const rawQuery: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) if (!(k in rawQuery)) rawQuery[k] = v;
+    const rawQuery = readOperationQuery(operation, url.searchParams);
     let query: unknown = {};
     if ("query" in operation && operation.query) {
         const q = operation.query.safeParse(rawQuery);
@@ -418,7 +436,8 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
         }
     } catch (err) {
         const errorApi: ErrorApi = isAdmin ? "admin" : isDocument ? "storage" : api.value;
-        const e = errorReply(err, { requestId, clientRequestId, api: errorApi, now });
+        const validationErrors = deps.store.read((s) => s.settings.validationErrors);
+        const e = errorReply(err, { requestId, clientRequestId, api: errorApi, now, validationErrors });
         out = { status: e.status, headers: e.headers, contentType: e.contentType, body: e.body };
     }
     write(res, out, common);

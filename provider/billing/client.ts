@@ -21,6 +21,7 @@ import { AzureApiError, ValidationError, issuesFromZod } from "../errors";
 import { sleep } from "../sleep";
 import { buildRequest, operations, responseSchema, type AnyOperation, type BodyOf, type ItemOf, type ParamsOf, type QueryOf, type ResultOf } from "./contract";
 import { type BillingProfileRef } from "./names";
+import type { ListQuery } from "./query";
 import { sameId } from "./paths";
 import { InvoiceEmailSettingsInput, invoiceEmailSettingsOf, mergeInvoiceEmailSettings, sameRecipients, type InvoiceEmailSettings } from "./profile";
 import {
@@ -30,6 +31,7 @@ import {
     type BillingRoleAssignment,
     type BillingRoleDefinition,
     type CreateBillingRoleAssignmentBody,
+    type DeleteBillingProfileEligibilityResult,
     type DocumentDownloadResult,
     type GraphUser,
     type Invoice,
@@ -65,6 +67,12 @@ export interface BillingClientOptions {
     credential?: TokenCredential;
     /** Told of every request once it is over, with its timing (a trace; see resources/trace.ts). */
     onRequest?: (timing: RequestTiming) => void;
+}
+
+/** What an invoice list takes: the period and the list options (both dates optional, `YYYY-MM-DD`). */
+export interface InvoiceListQuery extends ListQuery {
+    periodStartDate?: string;
+    periodEndDate?: string;
 }
 
 export class BillingClient {
@@ -258,16 +266,17 @@ export class BillingClient {
     // -----------------------------------------------------------------------
     // Billing accounts and profiles
 
-    async listBillingAccounts(): Promise<BillingAccount[]> {
-        return this.listAll(operations.listBillingAccounts, {});
+    /** The billing accounts the caller has a role on (or on one of whose profiles), all pages. */
+    async listBillingAccounts(options: ListQuery = {}): Promise<BillingAccount[]> {
+        return this.listAll(operations.listBillingAccounts, {}, options);
     }
 
     async getBillingAccount(billingAccountName: string): Promise<BillingAccount> {
         return (await this.call(operations.getBillingAccount, { billingAccountName })).value;
     }
 
-    async listBillingProfiles(billingAccountName: string): Promise<BillingProfile[]> {
-        return this.listAll(operations.listBillingProfiles, { billingAccountName });
+    async listBillingProfiles(billingAccountName: string, options: Omit<ListQuery, "orderBy"> = {}): Promise<BillingProfile[]> {
+        return this.listAll(operations.listBillingProfiles, { billingAccountName }, options);
     }
 
     async getBillingProfile(ref: BillingProfileRef): Promise<BillingProfile> {
@@ -315,6 +324,21 @@ export class BillingClient {
         return { profile, before, written: true };
     }
 
+    /** Whether a billing profile may be deleted, and if not, why (`validateDeleteEligibility`). */
+    async validateBillingProfileDeleteEligibility(ref: BillingProfileRef): Promise<DeleteBillingProfileEligibilityResult> {
+        return (await this.call(operations.validateBillingProfileDeleteEligibility, ref)).value;
+    }
+
+    /**
+     * Deletes a billing profile, following a 202 to completion. Azure refuses
+     * a profile that has invoices, charges or is the account's last one
+     * ({@link AzureApiError} with the reasons in its message, as
+     * {@link validateBillingProfileDeleteEligibility} lists them).
+     */
+    async deleteBillingProfile(ref: BillingProfileRef): Promise<void> {
+        await this.call(operations.deleteBillingProfile, ref);
+    }
+
     // -----------------------------------------------------------------------
     // Role definitions and assignments
 
@@ -341,8 +365,38 @@ export class BillingClient {
         return found;
     }
 
-    async listRoleAssignments(ref: BillingProfileRef): Promise<BillingRoleAssignment[]> {
-        return this.listAll(operations.listBillingRoleAssignments, ref);
+    async listRoleAssignments(ref: BillingProfileRef, options: Omit<ListQuery, "orderBy"> = {}): Promise<BillingRoleAssignment[]> {
+        return this.listAll(operations.listBillingRoleAssignments, ref, options);
+    }
+
+    /** The role definitions of a billing account itself (Billing account owner, contributor, reader). Needs an account role. */
+    async listAccountRoleDefinitions(billingAccountName: string): Promise<BillingRoleDefinition[]> {
+        return this.listAll(operations.listBillingRoleDefinitionsByBillingAccount, { billingAccountName });
+    }
+
+    async getAccountRoleDefinition(billingAccountName: string, roleDefinitionName: string): Promise<BillingRoleDefinition> {
+        return (await this.call(operations.getBillingRoleDefinitionByBillingAccount, { billingAccountName, roleDefinitionName })).value;
+    }
+
+    /** The role assignments at a billing account's own scope. Needs an account role. */
+    async listAccountRoleAssignments(billingAccountName: string, options: Omit<ListQuery, "orderBy"> = {}): Promise<BillingRoleAssignment[]> {
+        return this.listAll(operations.listBillingRoleAssignmentsByBillingAccount, { billingAccountName }, options);
+    }
+
+    async getAccountRoleAssignment(billingAccountName: string, billingRoleAssignmentName: string): Promise<BillingRoleAssignment> {
+        return (await this.call(operations.getBillingRoleAssignmentByBillingAccount, { billingAccountName, billingRoleAssignmentName })).value;
+    }
+
+    /**
+     * The actions the caller may perform on a billing profile
+     * (`billingPermissions`): the union of every entry's `actions`, less its
+     * `notActions`, in the order Azure lists them.
+     */
+    async listBillingPermissions(ref: BillingProfileRef): Promise<string[]> {
+        const entries = await this.listAll(operations.listBillingPermissions, ref);
+        const not = new Set(entries.flatMap((e) => e.notActions ?? []).map((a) => a.toLowerCase()));
+        const actions = entries.flatMap((e) => e.actions ?? []).filter((a) => !not.has(a.toLowerCase()));
+        return [...new Set(actions)];
     }
 
     async getRoleAssignment(ref: BillingProfileRef, billingRoleAssignmentName: string): Promise<BillingRoleAssignment> {
@@ -396,9 +450,23 @@ export class BillingClient {
     // -----------------------------------------------------------------------
     // Invoices
 
-    /** Invoices of a profile whose invoice date is within the period (dates `YYYY-MM-DD`), all pages. */
-    async listInvoices(ref: BillingProfileRef, period: { periodStartDate: string; periodEndDate: string }): Promise<Invoice[]> {
-        return this.listAll(operations.listInvoices, ref, period);
+    /**
+     * Invoices of a profile, all pages. The period (dates `YYYY-MM-DD`,
+     * inclusive, each optional) bounds the invoice date; a date left out is
+     * not sent, and leaves that side unbounded. `filter`, `orderBy` (invoice
+     * dates) and `top` (the page size) as {@link ListQuery} says.
+     */
+    async listInvoices(ref: BillingProfileRef, query: InvoiceListQuery = {}): Promise<Invoice[]> {
+        return this.listAll(operations.listInvoices, ref, query);
+    }
+
+    /**
+     * Invoices of every billing profile of an account the caller may read,
+     * all pages: one paged list instead of one per profile. Takes what
+     * {@link listInvoices} takes.
+     */
+    async listInvoicesByBillingAccount(billingAccountName: string, query: InvoiceListQuery = {}): Promise<Invoice[]> {
+        return this.listAll(operations.listInvoicesByBillingAccount, { billingAccountName }, query);
     }
 
     async getInvoice(billingAccountName: string, invoiceName: string): Promise<Invoice> {

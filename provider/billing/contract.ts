@@ -13,6 +13,7 @@
 import { z } from "zod";
 import * as names from "./names";
 import { PATHS, fillPath, matchPath } from "./paths";
+import { listQueryShape, type ListOptions } from "./query";
 import * as s from "./schemas";
 
 /** The ARM api-version every billing operation is sent with. */
@@ -23,16 +24,21 @@ export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
 /**
  * Who may call an operation, by Microsoft's billing role matrix:
  * - `read`: any role on the billing profile (owner, contributor, reader,
- *   invoice manager) or on its billing account;
+ *   invoice manager) or on its billing account; at account scope, a role on
+ *   the account or on one of its profiles;
+ * - `readAccount`: a role on the billing account itself (owner, contributor,
+ *   reader), for what lives at account scope only (its role definitions and
+ *   assignments);
  * - `writeProfile`: owner or contributor on the profile or its account;
  * - `manageRoles`: owner on the profile or its account;
  * - `signedIn`: any authenticated principal (Graph user lookups).
  */
-export type Access = "read" | "writeProfile" | "manageRoles" | "signedIn";
+export type Access = "read" | "readAccount" | "writeProfile" | "manageRoles" | "signedIn";
 
 /** How each access level is named in error messages, so users know which role to ask for. */
 export const REQUIRED_ROLE: Record<Access, string> = {
     read: "a role on the billing profile (owner, contributor, reader or invoice manager) or on its billing account",
+    readAccount: "a role on the billing account (billing account owner, contributor or reader)",
     writeProfile: "the billing profile owner or contributor role (or billing account owner or contributor)",
     manageRoles: "the billing profile owner role (or billing account owner)",
     signedIn: "a signed-in principal (for Microsoft Graph, an app or user allowed to read users: User.Read.All)",
@@ -57,8 +63,13 @@ export interface Operation<
     readonly path: string;
     /** Path parameters, validated before a URL is built. */
     readonly params: P;
-    /** Query parameters other than `api-version`. */
+    /**
+     * Query parameters other than `api-version`: what the client may send
+     * and the emulator accepts. Any other name is refused with 400.
+     */
     readonly query?: Q;
+    /** For list operations: the options its spec declares, implemented or refused (query.ts). */
+    readonly list?: ListOptions;
     /** Request body, validated before it is sent. */
     readonly body?: B;
     /** Responses by status. A 202 declares a long-running operation. */
@@ -67,6 +78,11 @@ export interface Operation<
     readonly final?: F;
     /** Who may call it (the emulator enforces this). */
     readonly access: Access;
+    /**
+     * The authorization action it performs, as ARM names it in a denial and
+     * `billingPermissions` lists it: what the caller's roles must grant.
+     */
+    readonly action: string;
 }
 
 function op<
@@ -82,6 +98,41 @@ function op<
 const accountParams = z.object({ billingAccountName: names.billingAccountName });
 const profileParams = names.billingProfileRef;
 
+/**
+ * The list options of each list, as the 2024-04-01 spec declares them for
+ * the operation (filter fields: the scalar properties of the listed type
+ * that a caller would select by). What is declared and not implemented is
+ * refused.
+ */
+const LIST: Record<"accounts" | "profiles" | "roleAssignments" | "invoices" | "plain", ListOptions> = {
+    accounts: {
+        paging: true,
+        filter: ["name", "displayName", "agreementType", "accountType", "accountSubType", "accountStatus", "primaryBillingTenantId"],
+        refused: ["includeAll", "includeAllWithoutBillingProfiles", "includeDeleted", "includePendingAgreement", "includeResellee", "legalOwnerTID", "legalOwnerOID", "expand", "search"],
+    },
+    profiles: {
+        paging: true,
+        filter: ["name", "displayName", "status", "currency", "billingRelationshipType", "invoiceEmailOptIn", "systemId", "spendingLimit", "poNumber"],
+        refused: ["includeDeleted", "orderBy", "count", "search"],
+    },
+    roleAssignments: {
+        paging: true,
+        filter: ["name", "principalId", "principalTenantId", "principalType", "roleDefinitionId", "scope", "createdByPrincipalId", "billingProfileId"],
+        refused: [],
+    },
+    invoices: {
+        paging: true,
+        filter: ["name", "status", "documentType", "invoiceType", "isMonthlyInvoice", "billingProfileId", "billingProfileDisplayName", "purchaseOrderNumber", "subscriptionId", "invoiceDate", "dueDate"],
+        orderBy: ["invoiceDate", "dueDate", "invoicePeriodStartDate", "invoicePeriodEndDate"],
+        refused: ["count", "search"],
+    },
+    /** A list whose spec declares no options: only ARM's `$skiptoken` of its next links. */
+    plain: { paging: false, refused: [] },
+};
+
+/** The period of an invoice list: both dates optional in 2024-04-01, `YYYY-MM-DD` (the spec's `format: date`). */
+const invoicePeriod = { periodStartDate: names.isoDate.optional(), periodEndDate: names.isoDate.optional() };
+
 export const operations = {
     listBillingAccounts: op({
         id: "listBillingAccounts",
@@ -89,8 +140,11 @@ export const operations = {
         api: "arm",
         path: PATHS.billingAccounts,
         params: z.object({}),
+        query: z.object(listQueryShape(LIST.accounts)),
+        list: LIST.accounts,
         responses: { 200: s.BillingAccountList },
         access: "signedIn",
+        action: "Microsoft.Billing/billingAccounts/read",
     }),
     getBillingAccount: op({
         id: "getBillingAccount",
@@ -100,6 +154,7 @@ export const operations = {
         params: accountParams,
         responses: { 200: s.BillingAccount },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/read",
     }),
     listBillingProfiles: op({
         id: "listBillingProfiles",
@@ -107,8 +162,11 @@ export const operations = {
         api: "arm",
         path: PATHS.billingProfiles,
         params: accountParams,
+        query: z.object(listQueryShape(LIST.profiles)),
+        list: LIST.profiles,
         responses: { 200: s.BillingProfileList },
         access: "signedIn",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/read",
     }),
     getBillingProfile: op({
         id: "getBillingProfile",
@@ -118,6 +176,7 @@ export const operations = {
         params: profileParams,
         responses: { 200: s.BillingProfile },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/read",
     }),
     putBillingProfile: op({
         id: "putBillingProfile",
@@ -129,6 +188,7 @@ export const operations = {
         responses: { 200: s.BillingProfile, 201: s.BillingProfile, 202: null },
         final: s.BillingProfile,
         access: "writeProfile",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/write",
     }),
     listBillingRoleDefinitions: op({
         id: "listBillingRoleDefinitions",
@@ -136,8 +196,11 @@ export const operations = {
         api: "arm",
         path: PATHS.billingRoleDefinitions,
         params: profileParams,
+        query: z.object(listQueryShape(LIST.plain)),
+        list: LIST.plain,
         responses: { 200: s.BillingRoleDefinitionList },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions/read",
     }),
     getBillingRoleDefinition: op({
         id: "getBillingRoleDefinition",
@@ -147,6 +210,7 @@ export const operations = {
         params: profileParams.extend({ roleDefinitionName: names.guid }),
         responses: { 200: s.BillingRoleDefinition },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleDefinitions/read",
     }),
     listBillingRoleAssignments: op({
         id: "listBillingRoleAssignments",
@@ -154,8 +218,11 @@ export const operations = {
         api: "arm",
         path: PATHS.billingRoleAssignments,
         params: profileParams,
+        query: z.object(listQueryShape(LIST.roleAssignments)),
+        list: LIST.roleAssignments,
         responses: { 200: s.BillingRoleAssignmentList },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/read",
     }),
     getBillingRoleAssignment: op({
         id: "getBillingRoleAssignment",
@@ -165,6 +232,7 @@ export const operations = {
         params: profileParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
         responses: { 200: s.BillingRoleAssignment },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/read",
     }),
     createBillingRoleAssignment: op({
         id: "createBillingRoleAssignment",
@@ -176,6 +244,7 @@ export const operations = {
         responses: { 200: s.BillingRoleAssignment, 202: null },
         final: s.BillingRoleAssignment,
         access: "manageRoles",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/createBillingRoleAssignment/action",
     }),
     deleteBillingRoleAssignment: op({
         id: "deleteBillingRoleAssignment",
@@ -185,6 +254,7 @@ export const operations = {
         params: profileParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
         responses: { 200: z.unknown(), 204: null },
         access: "manageRoles",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/billingRoleAssignments/delete",
     }),
     listInvoices: op({
         id: "listInvoices",
@@ -192,9 +262,100 @@ export const operations = {
         api: "arm",
         path: PATHS.invoices,
         params: profileParams,
-        query: z.object({ periodStartDate: names.isoDate.optional(), periodEndDate: names.isoDate.optional() }),
+        query: z.object({ ...invoicePeriod, ...listQueryShape(LIST.invoices) }),
+        list: LIST.invoices,
         responses: { 200: s.InvoiceList },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/invoices/read",
+    }),
+    listInvoicesByBillingAccount: op({
+        id: "listInvoicesByBillingAccount",
+        method: "GET",
+        api: "arm",
+        path: PATHS.accountInvoices,
+        params: accountParams,
+        query: z.object({ ...invoicePeriod, ...listQueryShape(LIST.invoices) }),
+        list: LIST.invoices,
+        responses: { 200: s.InvoiceList },
+        access: "read",
+        action: "Microsoft.Billing/billingAccounts/invoices/read",
+    }),
+    listBillingRoleDefinitionsByBillingAccount: op({
+        id: "listBillingRoleDefinitionsByBillingAccount",
+        method: "GET",
+        api: "arm",
+        path: PATHS.accountRoleDefinitions,
+        params: accountParams,
+        query: z.object(listQueryShape(LIST.plain)),
+        list: LIST.plain,
+        responses: { 200: s.BillingRoleDefinitionList },
+        access: "readAccount",
+        action: "Microsoft.Billing/billingAccounts/billingRoleDefinitions/read",
+    }),
+    getBillingRoleDefinitionByBillingAccount: op({
+        id: "getBillingRoleDefinitionByBillingAccount",
+        method: "GET",
+        api: "arm",
+        path: PATHS.accountRoleDefinition,
+        params: accountParams.extend({ roleDefinitionName: names.guid }),
+        responses: { 200: s.BillingRoleDefinition },
+        access: "readAccount",
+        action: "Microsoft.Billing/billingAccounts/billingRoleDefinitions/read",
+    }),
+    listBillingRoleAssignmentsByBillingAccount: op({
+        id: "listBillingRoleAssignmentsByBillingAccount",
+        method: "GET",
+        api: "arm",
+        path: PATHS.accountRoleAssignments,
+        params: accountParams,
+        query: z.object(listQueryShape(LIST.roleAssignments)),
+        list: LIST.roleAssignments,
+        responses: { 200: s.BillingRoleAssignmentList },
+        access: "readAccount",
+        action: "Microsoft.Billing/billingAccounts/billingRoleAssignments/read",
+    }),
+    getBillingRoleAssignmentByBillingAccount: op({
+        id: "getBillingRoleAssignmentByBillingAccount",
+        method: "GET",
+        api: "arm",
+        path: PATHS.accountRoleAssignment,
+        params: accountParams.extend({ billingRoleAssignmentName: names.roleAssignmentName }),
+        responses: { 200: s.BillingRoleAssignment },
+        access: "readAccount",
+        action: "Microsoft.Billing/billingAccounts/billingRoleAssignments/read",
+    }),
+    listBillingPermissions: op({
+        id: "listBillingPermissions",
+        method: "GET",
+        api: "arm",
+        path: PATHS.billingPermissions,
+        params: profileParams,
+        query: z.object(listQueryShape(LIST.plain)),
+        list: LIST.plain,
+        responses: { 200: s.BillingPermissionList },
+        access: "read",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/billingPermissions/read",
+    }),
+    validateBillingProfileDeleteEligibility: op({
+        id: "validateBillingProfileDeleteEligibility",
+        method: "POST",
+        api: "arm",
+        path: PATHS.validateDeleteEligibility,
+        params: profileParams,
+        responses: { 200: s.DeleteBillingProfileEligibilityResult },
+        access: "writeProfile",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/validateDeleteEligibility/action",
+    }),
+    deleteBillingProfile: op({
+        id: "deleteBillingProfile",
+        method: "DELETE",
+        api: "arm",
+        path: PATHS.billingProfile,
+        params: profileParams,
+        responses: { 202: null, 204: null },
+        final: z.unknown(),
+        access: "writeProfile",
+        action: "Microsoft.Billing/billingAccounts/billingProfiles/delete",
     }),
     getInvoice: op({
         id: "getInvoice",
@@ -204,6 +365,7 @@ export const operations = {
         params: accountParams.extend({ invoiceName: names.invoiceName }),
         responses: { 200: s.Invoice },
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/invoices/read",
     }),
     downloadInvoice: op({
         id: "downloadInvoice",
@@ -215,6 +377,7 @@ export const operations = {
         responses: { 200: s.DocumentDownloadResult, 202: null },
         final: s.DocumentDownloadResult,
         access: "read",
+        action: "Microsoft.Billing/billingAccounts/invoices/download/action",
     }),
     getGraphUser: op({
         id: "getGraphUser",
@@ -225,6 +388,7 @@ export const operations = {
         query: z.object({ $select: z.string().optional() }),
         responses: { 200: s.GraphUser },
         access: "signedIn",
+        action: "microsoft.directory/users/basic/read",
     }),
 } as const;
 

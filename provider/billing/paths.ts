@@ -31,6 +31,13 @@ export const PATHS = {
     billingRoleAssignment: `${billingProfile}/billingRoleAssignments/{billingRoleAssignmentName}`,
     createBillingRoleAssignment: `${billingProfile}/createBillingRoleAssignment`,
     invoices: `${billingProfile}/invoices`,
+    billingPermissions: `${billingProfile}/billingPermissions`,
+    validateDeleteEligibility: `${billingProfile}/validateDeleteEligibility`,
+    accountInvoices: `${billingAccount}/invoices`,
+    accountRoleDefinitions: `${billingAccount}/billingRoleDefinitions`,
+    accountRoleDefinition: `${billingAccount}/billingRoleDefinitions/{roleDefinitionName}`,
+    accountRoleAssignments: `${billingAccount}/billingRoleAssignments`,
+    accountRoleAssignment: `${billingAccount}/billingRoleAssignments/{billingRoleAssignmentName}`,
     invoice,
     invoiceDownload: `${invoice}/download`,
     /** Where a long-running operation on an account (a profile PUT) is polled. */

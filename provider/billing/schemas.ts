@@ -80,6 +80,18 @@ export const BillingProfile = z.looseObject({ ...armResource, properties: Billin
 export type BillingProfile = z.infer<typeof BillingProfile>;
 export const BillingProfileList = ListPage(BillingProfile);
 
+/** One reason a billing profile cannot be deleted (`DeleteBillingProfileEligibilityDetail`). */
+export const DeleteEligibilityDetail = z.looseObject({
+    code: z.string().nullish(),
+    message: z.string().nullish(),
+});
+/** The answer of `validateDeleteEligibility`: `Allowed`, or `NotAllowed` with the reasons. */
+export const DeleteBillingProfileEligibilityResult = z.looseObject({
+    eligibilityStatus: z.string().nullish(),
+    eligibilityDetails: z.array(DeleteEligibilityDetail).nullish(),
+});
+export type DeleteBillingProfileEligibilityResult = z.infer<typeof DeleteBillingProfileEligibilityResult>;
+
 /**
  * Properties of a billing profile that Azure marks `readOnly` in
  * billingProfile.json. The client strips them before a PUT.
@@ -117,6 +129,9 @@ export const BillingPermission = z.looseObject({
     actions: z.array(z.string()).nullish(),
     notActions: z.array(z.string()).nullish(),
 });
+export type BillingPermission = z.infer<typeof BillingPermission>;
+/** The caller's own permissions at a scope (`billingPermissions`): the action ids its roles grant. */
+export const BillingPermissionList = ListPage(BillingPermission);
 export const BillingRoleDefinition = z.looseObject({
     ...armResource,
     properties: z.looseObject({
@@ -237,9 +252,16 @@ export const ValidationProblem = z.looseObject({
 });
 export type ArmErrorEnvelope = z.infer<typeof ArmErrorEnvelope>;
 
-/** The error body the emulator writes: always the ARM envelope. */
-export function armError(code: string, message: string, target?: string): z.input<typeof ArmErrorEnvelope> {
-    return { error: target ? { code, message, target } : { code, message } };
+/** One entry of the ARM envelope's `details` (common-types v5 ErrorDetail). */
+export interface ArmErrorDetail {
+    code: string;
+    message: string;
+    target?: string;
+}
+
+/** The ARM envelope, as the emulator writes it; `target` and `details` only when given. */
+export function armError(code: string, message: string, target?: string, details?: readonly ArmErrorDetail[]): z.input<typeof ArmErrorEnvelope> {
+    return { error: { code, message, ...(target ? { target } : {}), ...(details?.length ? { details: [...details] } : {}) } };
 }
 
 /**

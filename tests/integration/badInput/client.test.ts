@@ -38,6 +38,11 @@ const CASES: Case[] = [
     ["non-https document link", "url", (c) => c.fetchDocument("http://evil.example.com/invoice.pdf")],
     ["document link that is not a URL", "url", (c) => c.fetchDocument("invoice.pdf")],
     ["ftp document link", "url", (c) => c.fetchDocument("ftp://127.0.0.1/invoice.pdf")],
+    ["filter with or", "filter", (c) => c.listInvoices(ops, { filter: "status eq 'Due' or status eq 'Paid'" })],
+    ["filter on a field the list has not", "filter", (c) => c.listBillingProfiles(BA, { filter: "color eq 'blue'" })],
+    ["orderBy on a field that is not an invoice date", "orderBy", (c) => c.listInvoicesByBillingAccount(BA, { orderBy: "status desc" })],
+    ["top of zero", "top", (c) => c.listRoleAssignments(ops, { top: 0 })],
+    ["skip that is negative", "skip", (c) => c.listBillingAccounts({ skip: -1 })],
     ["role assignment create with bad profile", "billingProfileName", (c) => c.createRoleAssignment({ billingAccountName: BA, billingProfileName: "x y" }, { roleDefinitionId: ROLE, principalId: "p" })],
 ];
 

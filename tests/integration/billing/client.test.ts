@@ -10,6 +10,7 @@ import * as net from "net";
 import type { AddressInfo } from "net";
 import { PDFDocument } from "pdf-lib";
 import { createBillingClient } from "../../../provider/billing/client";
+import { operations } from "../../../provider/billing/contract";
 import { invoiceDocumentName } from "../../../provider/billing/profile";
 import { resolveSettings } from "../../../provider/config";
 import { AzureApiError } from "../../../provider/errors";
@@ -166,6 +167,84 @@ describe("billing client against the emulator", function () {
             const docGet = log.find((e) => e.method === "GET" && e.path.endsWith(".pdf"));
             expect(docGet?.status).to.equal(200);
             expect(docGet?.principal).to.equal(null);
+        });
+    });
+
+    describe("list options and the neighbouring operations", () => {
+        it("sends top, skip, filter and orderBy under the spec's names, only when given, and reads every page", async () => {
+            const carol = emu.client("carol");
+            await emu.admin.clearRequests();
+            const all = await carol.listInvoices(ops);
+            expect(all.map((i) => i.properties.status)).to.include("Due");
+            expect((await emu.admin.requests())[0].query, "no dates, no options: nothing but api-version").to.deep.equal({ "api-version": "2024-04-01" });
+            await emu.admin.clearRequests();
+            const paged = await carol.listInvoices(ops, { top: 1, orderBy: "invoiceDate desc" });
+            expect(paged.map((i) => i.name)).to.deep.equal([...all].reverse().map((i) => i.name));
+            const log = await emu.admin.requests();
+            expect(log).to.have.length(all.length);
+            expect(log[0].query).to.deep.equal({ "api-version": "2024-04-01", top: "1", orderBy: "invoiceDate desc" });
+            expect(log[1].query).to.include({ $top: "1" });
+            const due = await carol.listInvoices(ops, { filter: "status eq 'Due'", skip: 0 });
+            expect(due.map((i) => i.properties.status)).to.deep.equal(["Due"]);
+            const profiles = await emu.client("grace").listBillingProfiles(MCA, { filter: `displayName eq '${ops.displayName}'` });
+            expect(profiles.map((p) => p.name)).to.deep.equal([ops.billingProfileName]);
+            const accounts = await emu.client("grace").listBillingAccounts({ filter: "agreementType eq 'MicrosoftCustomerAgreement'", top: 1 });
+            expect(accounts.map((a) => a.name)).to.deep.equal([MCA]);
+        });
+
+        it("lists an account's invoices in one paged list, and the account's own role definitions and assignments", async () => {
+            const grace = emu.client("grace");
+            const byProfile = (await Promise.all((await grace.listBillingProfiles(MCA)).map((p) => grace.listInvoices({ billingAccountName: MCA, billingProfileName: p.name }))))
+                .flat()
+                .map((i) => i.name)
+                .sort();
+            await emu.admin.settings({ pageSize: 2 });
+            await emu.admin.clearRequests();
+            const byAccount = await grace.listInvoicesByBillingAccount(MCA, { periodStartDate: yearAgo });
+            expect(byAccount.map((i) => i.name).sort()).to.deep.equal(byProfile);
+            expect((await emu.admin.requests()).map((e) => e.operation)).to.deep.equal(Array(Math.ceil(byProfile.length / 2)).fill("listInvoicesByBillingAccount"));
+            const defs = await grace.listAccountRoleDefinitions(MCA);
+            expect(defs.map((d) => d.properties.roleName)).to.include("Billing account owner");
+            expect((await grace.getAccountRoleDefinition(MCA, defs[0].name)).id).to.equal(defs[0].id);
+            const assignments = await grace.listAccountRoleAssignments(MCA, { filter: `principalId eq '${SEED.users.grace.id}'` });
+            expect(assignments).to.have.length(1);
+            expect(assignments[0].properties.principalDisplayName).to.equal("Grace Garcia");
+            expect((await grace.getAccountRoleAssignment(MCA, assignments[0].name)).name).to.equal(assignments[0].name);
+            const err = await emu.client("alice").listAccountRoleAssignments(MCA).catch((e) => e);
+            expect(err).to.be.instanceOf(AzureApiError);
+            expect(err.status).to.equal(403);
+        });
+
+        it("reads the caller's permissions, and a profile delete refused with its eligibility reasons", async () => {
+            const carol = await emu.client("carol").listBillingPermissions(ops);
+            expect(carol).to.include("Microsoft.Billing/billingAccounts/billingProfiles/read");
+            expect(carol).to.not.include("Microsoft.Billing/billingAccounts/billingProfiles/write");
+            const eligibility = await emu.client("alice").validateBillingProfileDeleteEligibility(ops);
+            expect(eligibility.eligibilityStatus).to.equal("NotAllowed");
+            const err = await emu.client("alice").deleteBillingProfile(ops).catch((e) => e);
+            expect(err).to.be.instanceOf(AzureApiError);
+            expect(err.status).to.equal(409);
+            expect(err.code).to.equal("BillingProfileDeletionNotAllowed");
+            expect(err.message).to.include("outstanding charges");
+            expect(findProfile(await emu.admin.state(), ops.billingProfileName)).to.be.an("object");
+        });
+
+        it("reads each of the three error bodies: the ARM envelope, the bare 404 and the ASP.NET validation problem", async () => {
+            const alice = emu.client("alice");
+            const [invoice] = await alice.listInvoices(ops);
+            const bare = await alice.requestInvoiceDownload(MCA, invoice.name, "99999999").catch((e) => e);
+            expect(bare).to.be.instanceOf(AzureApiError);
+            expect([bare.status, bare.code]).to.deep.equal([404, "DocumentNotFound"]);
+            const current = await alice.getBillingProfile(ops);
+            const bad = { ...current, properties: { ...current.properties, invoiceRecipients: ["not-an-address"] } };
+            for (const validationErrors of ["arm", "problem"] as const) {
+                await emu.admin.settings({ validationErrors });
+                // Bypass the client's own check of recipients: write what Azure would refuse.
+                const err = await alice.call(operations.putBillingProfile, ops, { body: { properties: bad.properties as any } }).catch((e) => e);
+                expect(err, validationErrors).to.be.instanceOf(AzureApiError);
+                expect([err.status, err.code, err.target], validationErrors).to.deep.equal([400, "ValidationFailed", "properties.invoiceRecipients[0]"]);
+                expect(err.message, validationErrors).to.include("not-an-address");
+            }
         });
     });
 

@@ -117,7 +117,7 @@ describe("emulator: admin API", () => {
 
     it("reads and changes settings, refusing invalid ones", async () => {
         const before = await t.api.admin("GET", "/settings");
-        expect(before).to.deep.equal({ lro: "never", pendingPolls: 1, retryAfterSeconds: 0, pageSize: 50, relativeNextLinks: false, pdfPaddingBytes: 0 });
+        expect(before).to.deep.equal({ lro: "never", pendingPolls: 1, retryAfterSeconds: 0, pageSize: 50, relativeNextLinks: false, pdfPaddingBytes: 0, validationErrors: "arm" });
         await t.api.admin("POST", "/settings", { lro: "always" });
         const after = await t.api.admin("POST", "/settings", { pageSize: 10 });
         expect(after, "a partial change keeps the other settings").to.deep.equal({ ...before, lro: "always", pageSize: 10 });

@@ -21,7 +21,7 @@ describe("emulator: routing and ARM conventions", () => {
     it("answers 405 with Allow for a known path and another method", async () => {
         const r = await t.api.call("PATCH", BP_PATH(OPS), { as: "alice" });
         expect(r.status).to.equal(405);
-        expect(r.headers.get("allow")).to.equal("GET, PUT");
+        expect(r.headers.get("allow")).to.equal("GET, PUT, DELETE");
         const d = await t.api.delete(`${BA_PATH(MCA)}/billingProfiles`, { as: "grace" });
         expect(d.status).to.equal(405);
     });

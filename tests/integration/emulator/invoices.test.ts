@@ -49,7 +49,8 @@ describe("emulator: invoices", () => {
         try {
             const a = (await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: WIDE })).body;
             const b = (await new EmulatorHttp(other.url).get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: WIDE })).body;
-            expect(b).to.deep.equal(a);
+            // Document links are on the origin each emulator was asked on; the rest is byte for byte the same.
+            expect(JSON.parse(JSON.stringify(b).split(other.url).join(t.emu.url))).to.deep.equal(a);
         } finally {
             await other.close();
         }

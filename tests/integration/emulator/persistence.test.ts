@@ -75,7 +75,9 @@ describe("emulator: persistence in dataDir", () => {
             expect(after.properties.invoiceEmailOptIn).to.equal(true);
             expect(after.properties.invoiceRecipients).to.deep.equal(["ap@contoso.com"]);
             const invoicesAfter = (await api2.get(`${BP_PATH(OPS)}/invoices`, { as: "jane", query: WIDE })).body.value;
-            expect(invoicesAfter).to.deep.equal(invoicesBefore);
+            // Document links are signed for the clock and origin of each answer; everything else is as it was.
+            const withoutLinks = (list: any[]) => JSON.parse(JSON.stringify(list, (k, v) => (k === "url" ? undefined : v)));
+            expect(withoutLinks(invoicesAfter)).to.deep.equal(withoutLinks(invoicesBefore));
             expect(invoicesAfter.map((i: { name: string }) => i.name)).to.include(issued.name);
             expect((await api2.admin("GET", "/settings")).pageSize).to.equal(7);
             // New invoice numbers continue after the persisted counter.

@@ -45,6 +45,7 @@ describe("emulator: billing profile PUT", () => {
         const body = putBodyFrom(before, readOnly);
         delete body.properties.billTo;
         delete body.tags;
+        delete body.properties.tags;
         const r = await t.api.put(BP_PATH(OPS), { as: "alice", body });
         expect(r.status).to.equal(200);
         expect(r.body.properties).to.not.have.property("billTo");
@@ -67,31 +68,50 @@ describe("emulator: billing profile PUT", () => {
         expect(r.body.properties.systemId).to.equal(before.properties.systemId);
     });
 
-    it("refuses recipients that are not email addresses, as a validation problem, and changes nothing", async () => {
+    it("refuses recipients that are not email addresses in the ARM envelope, one detail per property, and changes nothing", async () => {
         const before = await stateProfile(PARTNER.billingProfileName);
         const body = putBodyFrom((await t.api.get(BP_PATH(PARTNER), { as: "rupert" })).body, readOnly);
         body.properties.invoiceEmailOptIn = true;
         body.properties.invoiceRecipients = ["ok@contoso.com", "not-an-address", "a@b.com;c@d.com"];
         const r = await t.api.put(BP_PATH(PARTNER), { as: "rupert", body });
         expect(r.status).to.equal(400);
-        expect(r.headers.get("content-type")).to.contain("application/problem+json");
-        expect(r.body.title).to.equal("One or more validation errors occurred.");
-        expect(r.body.status).to.equal(400);
-        expect(Object.keys(r.body.errors)).to.deep.equal(["properties.invoiceRecipients[1]", "properties.invoiceRecipients[2]"]);
-        expect(r.body.errors["properties.invoiceRecipients[1]"][0]).to.contain("not-an-address");
+        expect(r.headers.get("content-type")).to.contain("application/json");
+        expect(r.body.error.code).to.equal("ValidationFailed");
+        expect(r.body.error.message).to.contain("One or more validation errors occurred.").and.contain("not-an-address");
+        expect(r.body.error.details.map((d: { target: string }) => d.target)).to.deep.equal(["properties.invoiceRecipients[1]", "properties.invoiceRecipients[2]"]);
+        expect(r.body.error.details[0].message).to.contain("not-an-address");
         expect(await stateProfile(PARTNER.billingProfileName)).to.deep.equal(before);
     });
 
-    it("refuses a body that does not match the contract's schema, as a validation problem", async () => {
+    it("answers the same refusal as an ASP.NET validation problem with the setting validationErrors: problem", async () => {
+        await t.api.admin("POST", "/settings", { validationErrors: "problem" });
+        try {
+            const body = putBodyFrom((await t.api.get(BP_PATH(PARTNER), { as: "rupert" })).body, readOnly);
+            body.properties.invoiceRecipients = ["ok@contoso.com", "not-an-address"];
+            const r = await t.api.put(BP_PATH(PARTNER), { as: "rupert", body });
+            expect(r.status).to.equal(400);
+            expect(r.headers.get("content-type")).to.contain("application/problem+json");
+            expect(r.body.title).to.equal("One or more validation errors occurred.");
+            expect(r.body.status).to.equal(400);
+            expect(Object.keys(r.body.errors)).to.deep.equal(["properties.invoiceRecipients[1]"]);
+            expect(r.body.errors["properties.invoiceRecipients[1]"][0]).to.contain("not-an-address");
+            const notJson = await t.api.put(BP_PATH(OPS), { as: "alice", rawBody: "{oops", headers: { "Content-Type": "application/json" } });
+            expect(notJson.body.errors).to.have.property("$");
+        } finally {
+            await t.api.admin("POST", "/settings", { validationErrors: "arm" });
+        }
+    });
+
+    it("refuses a body that does not match the contract's schema, naming the property", async () => {
         const noProps = await t.api.put(BP_PATH(OPS), { as: "alice", body: { displayName: "x" } });
         expect(noProps.status).to.equal(400);
-        expect(noProps.body.errors).to.have.property("properties");
+        expect(noProps.body.error.target).to.equal("properties");
         const wrongType = await t.api.put(BP_PATH(OPS), { as: "alice", body: { properties: { invoiceEmailOptIn: "yes" } } });
         expect(wrongType.status).to.equal(400);
-        expect(wrongType.body.errors).to.have.property("properties.invoiceEmailOptIn");
+        expect(wrongType.body.error.target).to.equal("properties.invoiceEmailOptIn");
         const notJson = await t.api.put(BP_PATH(OPS), { as: "alice", rawBody: "{oops", headers: { "Content-Type": "application/json" } });
         expect(notJson.status).to.equal(400);
-        expect(notJson.body.errors).to.have.property("$");
+        expect(notJson.body.error.target).to.equal("$");
     });
 
     it("answers 404 for a profile that does not exist instead of creating it", async () => {

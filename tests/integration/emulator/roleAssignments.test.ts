@@ -93,7 +93,7 @@ describe("emulator: role assignments", () => {
         expect(noPrincipal.status).to.equal(400);
         const badBody = await t.api.post(`${BP_PATH(OPS)}/createBillingRoleAssignment`, { as: "alice", body: { principalId: SEED.users.wendy.id } });
         expect(badBody.status).to.equal(400);
-        expect(badBody.body.errors).to.have.property("roleDefinitionId");
+        expect(badBody.body.error.target).to.equal("roleDefinitionId");
     });
 
     it("deletes with 204, then answers 404", async () => {
