@@ -8,6 +8,7 @@ import type { dynamic } from "@pulumi/pulumi";
 import { z } from "zod";
 import { AzureApiError, ConfigurationError, ValidationError, issuesFromZod, type InputIssue } from "../errors";
 import { REQUIRED_ROLE, operations, type Access } from "../billing/contract";
+import type { BillingClient } from "../billing/client";
 import * as names from "../billing/names";
 import type { BillingProfileRef } from "../billing/names";
 import { PATHS, matchPath } from "../billing/paths";
@@ -145,16 +146,21 @@ export function sameName(a: unknown, b: unknown): boolean {
     return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
 }
 
+/** What the caller may do on the profile, read after a write was refused (or why that could not be read). */
+export type CallerPermissions = { actions: string[] } | { unreadable: string };
+
 /**
  * The error a resource operation raises: the failure, said with what we were
- * doing on what, and for a 401/403 the role the caller needs — the role the
- * failed operation needs, as the contract records it. `notFound` is added to
- * the message of a 404 (e.g. which inputs to check). Errors of the catalogue
- * stay of their class (an {@link AzureApiError} keeps its status, code,
- * request id and retry verdict), with the original as `cause`. An error
- * from outside the catalogue (a credential library's, a bug) is not ours to
- * classify: it is wrapped in a plain Error with the context, and kept as
- * `cause`.
+ * doing on what, and for a 401/403 the role the caller needs — the role and
+ * action the failed operation needs, as the contract records them, and,
+ * when `permissions` are given (a refused write, see
+ * {@link refusedWriteError}), precisely which actions the caller does have
+ * there. `notFound` is added to the message of a 404 (e.g. which inputs to
+ * check). Errors of the catalogue stay of their class (an
+ * {@link AzureApiError} keeps its status, code, request id and retry
+ * verdict), with the original as `cause`. An error from outside the
+ * catalogue (a credential library's, a bug) is not ours to classify: it is
+ * wrapped in a plain Error with the context, and kept as `cause`.
  *
  * The message (and the stack's first line) is terminal-safe: the Pulumi CLI
  * prints it as it is, and it can quote a server (Azure's error message,
@@ -162,8 +168,8 @@ export function sameName(a: unknown, b: unknown): boolean {
  * act on the terminal of whoever runs `pulumi up`. `azureMessage` and the
  * `cause` keep the server's text exact.
  */
-export function operationError(what: string, err: unknown, notFound?: string): Error {
-    const error = describedError(what, err, notFound);
+export function operationError(what: string, err: unknown, notFound?: string, permissions?: { profile: BillingProfileRef; found: CallerPermissions }): Error {
+    const error = describedError(what, err, notFound, permissions);
     const safe = terminalSafe(error.message);
     if (safe !== error.message) {
         if (error.stack) error.stack = error.stack.replace(error.message, () => safe);
@@ -172,17 +178,57 @@ export function operationError(what: string, err: unknown, notFound?: string): E
     return error;
 }
 
-function describedError(what: string, err: unknown, notFound?: string): Error {
+function describedError(what: string, err: unknown, notFound?: string, permissions?: { profile: BillingProfileRef; found: CallerPermissions }): Error {
     if (err instanceof AzureApiError) {
         let hint: string | undefined;
-        const access: Access | undefined = (operations as Record<string, { access: Access } | undefined>)[err.operation]?.access;
-        if (err.status === 403 && access) hint = `The caller needs ${REQUIRED_ROLE[access]}.`;
+        const op = (operations as Record<string, { access: Access; action: string } | undefined>)[err.operation];
+        if (err.status === 403 && op) hint = `The caller needs ${REQUIRED_ROLE[op.access]} (action ${op.action}).`;
+        if (err.status === 403 && permissions) hint = `${hint ?? ""} ${describePermissions(permissions.profile, permissions.found)}`.trim();
         if (err.status === 401) hint = "The credential was not accepted: check azure-email-invoicing:token / AZURE_EMAIL_INVOICING_TOKEN or your Azure login.";
         if (err.status === 404 && notFound) hint = notFound;
         return err.withContext(what, hint);
     }
     if (err instanceof ValidationError || err instanceof ConfigurationError) return err.withContext(what);
     return err instanceof Error ? new Error(`${what}: ${err.message}`, { cause: err }) : new Error(`${what}: ${String(err)}`);
+}
+
+/** The sentence that says what the caller may do on a profile. */
+export function describePermissions(profile: BillingProfileRef, found: CallerPermissions): string {
+    const where = `billing profile ${profile.billingProfileName}`;
+    if ("unreadable" in found) return `Its permissions on ${where} could not be read (${found.unreadable}).`;
+    if (found.actions.length === 0) return `It has no permissions on ${where} (billingPermissions lists none): it holds no role there or on its billing account.`;
+    return `On ${where} it may only: ${found.actions.join(", ")} (billingPermissions).`;
+}
+
+/** True when the error is Azure refusing (403) an operation that changes something. */
+function isRefusedWrite(err: unknown): err is AzureApiError {
+    if (!(err instanceof AzureApiError) || err.status !== 403) return false;
+    const op = (operations as Record<string, { method: string } | undefined>)[err.operation];
+    return op !== undefined && op.method !== "GET";
+}
+
+/**
+ * {@link operationError} for the failure of a write. When Azure refused the
+ * write (403), asks `billingPermissions` for the profile, once, so the
+ * message says precisely which actions the caller does have; a failure of
+ * that call is reported in the message, never instead of the refusal. Any
+ * other failure makes no call. Previews never write, so they never get here.
+ */
+export async function refusedWriteError(
+    client: Pick<BillingClient, "listBillingPermissions">,
+    profile: BillingProfileRef,
+    what: string,
+    err: unknown,
+    notFound?: string,
+): Promise<Error> {
+    if (!isRefusedWrite(err)) return operationError(what, err, notFound);
+    let found: CallerPermissions;
+    try {
+        found = { actions: await client.listBillingPermissions(profile) };
+    } catch (e) {
+        found = { unreadable: e instanceof AzureApiError ? `${e.status ? `HTTP ${e.status} ` : ""}${e.code}` : e instanceof Error ? e.message : String(e) };
+    }
+    return operationError(what, err, notFound, { profile, found });
 }
 
 /**

@@ -30,6 +30,7 @@ import {
     containsUnknown,
     isUnknown,
     operationError,
+    refusedWriteError,
     packageVersion,
     checkedInputs,
     changedProfileKeys,
@@ -208,7 +209,7 @@ export async function create(client: BillingClient, news: Record<string, unknown
         });
         return { id: result.profile.id, outs: outputsFor(result.profile, inputs, prior) };
     } catch (err) {
-        const error = operationError(what, err, checkNames(inputs));
+        const error = await refusedWriteError(client, inputs, what, err, checkNames(inputs));
         throw writeMayHaveApplied(err) ? withPartialResource(error, current.id, outputsFor(current, inputs, prior)) : error;
     }
 }
@@ -281,7 +282,7 @@ export async function update(client: BillingClient, olds: Record<string, unknown
         });
         return outputsFor(result.profile, inputs, old);
     } catch (err) {
-        throw operationError(`updating ${describe(inputs)}`, err, checkNames(inputs));
+        throw await refusedWriteError(client, inputs, `updating ${describe(inputs)}`, err, checkNames(inputs));
     }
 }
 
@@ -300,7 +301,7 @@ export async function remove(client: BillingClient, props: Record<string, unknow
     } catch (err) {
         // The profile is gone (its read answered 404): nothing to restore.
         if (err instanceof AzureApiError && err.notFound && err.operation === "getBillingProfile") return;
-        throw operationError(`deleting ${describe(old)} (restoring the values it found at create)`, err);
+        throw await refusedWriteError(client, old, `deleting ${describe(old)} (restoring the values it found at create)`, err);
     }
 }
 

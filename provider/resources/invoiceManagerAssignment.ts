@@ -32,6 +32,7 @@ import {
     checkProperties,
     containsUnknown,
     operationError,
+    refusedWriteError,
     packageVersion,
     checkedInputs,
     isImport,
@@ -292,7 +293,7 @@ export async function create(client: BillingClient, news: Record<string, unknown
         const outs = outputsFor(created, { ...ctx, adopted: false });
         return { id: created.id, outs };
     } catch (err) {
-        const error = operationError(what, err);
+        const error = await refusedWriteError(client, inputs, what, err);
         // Accepted but not confirmed (e.g. the long-running operation timed out): report what exists.
         if (writeMayHaveApplied(err)) {
             const found = await client
@@ -397,6 +398,6 @@ export async function remove(client: BillingClient, props: Record<string, unknow
     try {
         await client.deleteRoleAssignment(old, old.billingRoleAssignmentName);
     } catch (err) {
-        throw operationError(`deleting ${describe(old, old.userEmailAddress ?? old.principalId)}`, err);
+        throw await refusedWriteError(client, old, `deleting ${describe(old, old.userEmailAddress ?? old.principalId)}`, err);
     }
 }

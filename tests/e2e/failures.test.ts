@@ -107,6 +107,7 @@ describe("e2e: failures (bad input, missing role) and unknowns in preview", func
             expect(r.output).to.include("AuthorizationFailed");
             expect(r.output).to.include("needs the billing profile owner or contributor role (or billing account owner or contributor)");
             expect(r.output).to.include("needs the billing profile owner role (or billing account owner)");
+            expect(r.output).to.include(`On billing profile ${ops.billingProfileName} it may only: Microsoft.Billing/billingAccounts/billingProfiles/read`);
 
             // Nothing changed in Azure, and nothing is recorded that does not exist.
             expect(await heldEmailSettings(emu, ops)).to.deep.equal(before);

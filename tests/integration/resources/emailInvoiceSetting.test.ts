@@ -151,12 +151,18 @@ describe("EmailInvoiceSetting handlers", () => {
         expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceRecipients).to.deep.equal(["Old-AP@Contoso.com", "ar@contoso.com"]);
     });
 
-    it("a reader gets an error naming the role needed, and nothing changes", async () => {
+    it("a reader gets an error naming the role needed and, from one billingPermissions call, what it may do; nothing changes", async () => {
+        await emu.admin.clearRequests();
         const err = await setting.create(emu.client("carol"), setting.check({ ...ops, enabled: true }).inputs).catch((e) => e);
         expect(err).to.be.instanceOf(Error);
         expect(err.message).to.include("creating EmailInvoiceSetting on billing profile");
         expect(err.message).to.include("AuthorizationFailed");
-        expect(err.message).to.match(/needs the billing profile owner or contributor role/);
+        expect(err.message).to.match(/needs the billing profile owner or contributor role .*\(action Microsoft\.Billing\/billingAccounts\/billingProfiles\/write\)/);
+        expect(err.message).to.include(`On billing profile ${ops.billingProfileName} it may only: Microsoft.Billing/billingAccounts/billingProfiles/read`);
+        expect(err.message).to.include("Microsoft.Billing/billingAccounts/invoices/download/action");
+        expect(err.message).to.not.match(/may only:[^(]*billingProfiles\/write/);
+        const log = await emu.admin.requests();
+        expect(log.map((e) => `${e.operation} ${e.status}`)).to.deep.equal(["getBillingProfile 200", "putBillingProfile 403", "listBillingPermissions 200"]);
         expect(err).to.not.have.property("id");
         expect(heldProfile(await emu.admin.state(), ops.billingProfileName).properties.invoiceEmailOptIn).to.equal(false);
     });

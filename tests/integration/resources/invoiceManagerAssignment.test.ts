@@ -111,6 +111,9 @@ describe("InvoiceManagerAssignment handlers", () => {
         const err = await assignment.create(emu.client("bob"), assignment.check({ ...ops, userEmailAddress: "jane@contoso.com" }).inputs).catch((e) => e);
         expect(err.message).to.include("AuthorizationFailed");
         expect(err.message).to.include("needs the billing profile owner role");
+        // A contributor may write the profile, not its role assignments: billingPermissions says so.
+        expect(err.message).to.include("Microsoft.Billing/billingAccounts/billingProfiles/write");
+        expect(err.message).to.not.match(/may only:.*createBillingRoleAssignment/);
         expect(assignmentsOf(await emu.admin.state(), ops.billingProfileName, jane.id)).to.have.length(0);
     });
 
