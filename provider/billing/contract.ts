@@ -108,12 +108,14 @@ const LIST: Record<"accounts" | "profiles" | "roleAssignments" | "invoices" | "p
     accounts: {
         paging: true,
         filter: ["name", "displayName", "agreementType", "accountType", "accountSubType", "accountStatus", "primaryBillingTenantId"],
-        refused: ["includeAll", "includeAllWithoutBillingProfiles", "includeDeleted", "includePendingAgreement", "includeResellee", "legalOwnerTID", "legalOwnerOID", "expand", "search"],
+        flags: ["includeAll", "includeAllWithoutBillingProfiles", "includeDeleted", "includePendingAgreement", "includeResellee"],
+        refused: ["legalOwnerTID", "legalOwnerOID", "expand", "search"],
     },
     profiles: {
         paging: true,
         filter: ["name", "displayName", "status", "currency", "billingRelationshipType", "invoiceEmailOptIn", "systemId", "spendingLimit", "poNumber"],
-        refused: ["includeDeleted", "orderBy", "count", "search"],
+        flags: ["includeDeleted"],
+        refused: ["orderBy", "count", "search"],
     },
     roleAssignments: {
         paging: true,

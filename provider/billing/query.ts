@@ -30,6 +30,14 @@ export interface ListOptions {
     /** The fields `orderBy` may sort on; undefined when the spec declares no `orderBy` (or it is refused). */
     readonly orderBy?: readonly string[];
     /**
+     * Boolean options (`includeDeleted`, ...) that Microsoft's SDKs send on
+     * every call with their default, `false`. Accepted as `true` or `false`
+     * and honoured: each would add records the emulator never holds
+     * (deleted, pending or resellee accounts, accounts reached through a
+     * directory role), so the answer is the same either way.
+     */
+    readonly flags?: readonly string[];
+    /**
      * Options the spec declares for the operation that neither side
      * implements (`count`, `search`, `includeDeleted`, ...): the emulator
      * answers 400 naming them, the client cannot send them.
@@ -276,6 +284,9 @@ function grammar(parse: (s: string) => unknown) {
 const topSchema = whole("top", 1).optional();
 const skipSchema = whole("skip", 0).optional();
 const textSchema = z.string().optional();
+const flagSchema = z
+    .union([z.boolean(), z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true")])
+    .optional();
 
 /** The schemas of a list's options; an operation's shape holds the ones its spec declares. */
 type ListQueryShape = {
@@ -288,8 +299,9 @@ type ListQueryShape = {
 
 /**
  * The query schema shape of a list operation's options: `top` (page size,
- * 1 or more) and `skip`, `filter` and `orderBy` where the spec declares them,
- * and `skipToken` (ARM's `$skiptoken` on next links) always. Only the
+ * 1 or more) and `skip`, `filter`, `orderBy` and the boolean flags where
+ * the spec declares them, and `skipToken` (ARM's `$skiptoken` on next
+ * links) always. Only the
  * declared keys exist at run time (the emulator refuses the others); the
  * type names all five, each optional, so callers of every list type alike.
  */
@@ -298,6 +310,7 @@ export function listQueryShape(options: ListOptions): ListQueryShape {
     if (options.paging) Object.assign(shape, { top: topSchema, skip: skipSchema });
     if (options.filter) shape.filter = grammar((s) => parseFilter(s, options.filter ?? [])).optional();
     if (options.orderBy) shape.orderBy = grammar((s) => parseOrderBy(s, options.orderBy ?? [])).optional();
+    for (const flag of options.flags ?? []) (shape as Record<string, z.ZodType>)[flag] = flagSchema;
     return shape as ListQueryShape;
 }
 

@@ -7,6 +7,7 @@
  * envelope. Each describe block starts its own emulator.
  */
 import { expect } from "chai";
+import { SEED } from "../../../emulator";
 import { BA_PATH, BP_PATH, MCA, OPS } from "../support/emulator-http";
 import { WIDE, suite } from "./suite";
 
@@ -106,8 +107,8 @@ describe("emulator: list options", () => {
         const cases: Array<[string, Record<string, string>]> = [
             [invoices, { count: "true" }],
             [invoices, { $search: "Contoso" }],
-            [`${BA_PATH(MCA)}/billingProfiles`, { includeDeleted: "true" }],
-            ["/providers/Microsoft.Billing/billingAccounts", { includeAll: "true" }],
+            [`${BA_PATH(MCA)}/billingProfiles`, { count: "true" }],
+            ["/providers/Microsoft.Billing/billingAccounts", { legalOwnerTID: SEED.tenantId }],
             ["/providers/Microsoft.Billing/billingAccounts", { expand: "soldTo" }],
         ];
         for (const [path, query] of cases) {
@@ -118,6 +119,22 @@ describe("emulator: list options", () => {
             expect(r.body.error.target).to.equal(name);
             expect(r.body.error.message).to.contain(`'${name}'`).and.contain("not supported").and.contain("it takes");
         }
+    });
+
+    it("takes the include flags Microsoft's SDK sends on every list of accounts (false) and honours true: the emulator holds nothing they would add", async () => {
+        const accounts = "/providers/Microsoft.Billing/billingAccounts";
+        const sdk = { includeAll: "false", includeAllWithoutBillingProfiles: "false", includeDeleted: "false", includePendingAgreement: "false", includeResellee: "false" };
+        const plain = await t.api.get(accounts, { as: "grace" });
+        const withFlags = await t.api.get(accounts, { as: "grace", query: sdk });
+        expect(withFlags.status, withFlags.text).to.equal(200);
+        expect(withFlags.body).to.deep.equal(plain.body);
+        const all = await t.api.get(accounts, { as: "grace", query: { includeDeleted: "true", includeAll: "true" } });
+        expect(all.body).to.deep.equal(plain.body);
+        const profiles = await t.api.get(`${BA_PATH(MCA)}/billingProfiles`, { as: "grace", query: { includeDeleted: "true" } });
+        expect(profiles.body.value).to.have.length(5);
+        const bad = await t.api.get(accounts, { as: "grace", query: { includeDeleted: "maybe" } });
+        expect(bad.status).to.equal(400);
+        expect(bad.body.error.target).to.equal("includeDeleted");
     });
 
     it("answers 400 for unknown options, a bad top or skip, and an option given twice", async () => {
