@@ -102,6 +102,12 @@ describe("e2e: failures (bad input, missing role) and unknowns in preview", func
         const stack = await stackAs("carol", { manager: "jane@contoso.com", recipients: JSON.stringify(["ap@contoso.com"]) });
         try {
             const before = await heldEmailSettings(emu, ops);
+            // A preview writes nothing, so nothing is refused and billingPermissions is not asked either.
+            await emu.admin.clearRequests();
+            const preview = await stack.preview([]);
+            expect(preview.code, stack.transcript()).to.equal(0);
+            const previewLog = await emu.admin.requests();
+            expect(previewLog, describeLog(previewLog)).to.deep.equal([]);
             const r = await stack.up();
             expect(r.code, stack.transcript()).to.not.equal(0);
             expect(r.output).to.include("AuthorizationFailed");
