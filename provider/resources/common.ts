@@ -49,12 +49,13 @@ export type CheckResult = Required<dynamic.CheckResult<Record<string, unknown>>>
  * have is a failure too, naming the closest property: a misspelt `enabeld`
  * must not be silently ignored. Pulumi's own keys (`__provider`, anything
  * beginning with `__`) and keys without a value are not inputs.
- * Returns the parsed (normalised) value of each known property.
+ * Returns the parsed (normalised) value of each known property, and the
+ * inputs to hand back to the engine: `news` with those values in place.
  */
 export function checkProperties<S extends Record<string, z.ZodType>>(
     shape: S,
     news: Record<string, unknown>,
-): { values: { [K in keyof S]?: z.output<S[K]> }; failures: InputIssue[] } {
+): { values: { [K in keyof S]?: z.output<S[K]> }; inputs: Record<string, unknown>; failures: InputIssue[] } {
     const values: Record<string, unknown> = {};
     const failures: InputIssue[] = unknownInputs(Object.keys(shape), news);
     for (const [key, schema] of Object.entries(shape)) {
@@ -67,7 +68,7 @@ export function checkProperties<S extends Record<string, z.ZodType>>(
         if (result.success) values[key] = result.data;
         else for (const f of topLevelFailures(key, issuesFromZod(result.error, key))) failures.push(f);
     }
-    return { values: values as { [K in keyof S]?: z.output<S[K]> }, failures };
+    return { values: values as { [K in keyof S]?: z.output<S[K]> }, inputs: { ...news, ...values }, failures };
 }
 
 /** One failure per input key that is not a property, naming the closest property. */
@@ -258,6 +259,9 @@ export function checkedInputs<S extends z.ZodType>(checked: CheckResult, schema:
     if (checked.failures.length > 0) throw new ValidationError(checked.failures, context);
     return schema.parse(checked.inputs);
 }
+
+/** The output every resource records: which version of the package last wrote its state. */
+export const providerVersionOutput = z.string().optional().describe("Version of azure-email-invoicing that last wrote this resource's state.");
 
 let cachedVersion: string | undefined;
 

@@ -27,6 +27,7 @@ import type { BillingProfile } from "../billing/schemas";
 import { AzureApiError } from "../errors";
 import {
     checkProperties,
+    providerVersionOutput,
     containsUnknown,
     isUnknown,
     operationError,
@@ -96,7 +97,7 @@ export const Outputs = z
         priorAdditionalRecipients: z
             .array(z.string())
             .describe("The recipients the profile had when this resource was created (or imported); restored on delete."),
-        providerVersion: z.string().optional().describe("Version of azure-email-invoicing that last wrote this resource's state."),
+        providerVersion: providerVersionOutput,
     })
     .describe(
         "The invoice email preference of one billing profile (MCA or MPA): the opt-in and the additional recipients. Needs the billing profile owner or contributor role (or billing account owner or contributor). Delete restores the opt-in and recipients the profile had when this resource was created, or, for an imported resource, when it was imported.",
@@ -111,8 +112,7 @@ export type Outputs = z.output<typeof Outputs>;
  * problem is a property-level failure. Unknown values (preview) pass through.
  */
 export function check(news: Record<string, unknown>): CheckResult {
-    const { values, failures } = checkProperties(inputShape, news);
-    const inputs: Record<string, unknown> = { ...news, ...values };
+    const { inputs, failures } = checkProperties(inputShape, news);
     return { inputs, failures };
 }
 

@@ -30,6 +30,7 @@ import {
     changedProfileKeys,
     checkNames,
     checkProperties,
+    providerVersionOutput,
     containsUnknown,
     operationError,
     refusedWriteError,
@@ -89,7 +90,7 @@ export const Outputs = z
         adopted: z
             .boolean()
             .describe("True when an assignment that already existed was brought under management (adopted at create, or imported)."),
-        providerVersion: z.string().optional().describe("Version of azure-email-invoicing that last wrote this resource's state."),
+        providerVersion: providerVersionOutput,
     })
     .describe(
         "The \"Invoice manager\" role on one billing profile for one user: they can view, download and pay its invoices, and receive invoice emails when the profile is opted in. Needs the billing profile owner role (or billing account owner). An existing assignment of the role to the same user is adopted, not duplicated. Delete removes the assignment.",
@@ -101,8 +102,7 @@ export type Outputs = z.output<typeof Outputs>;
 
 /** Validates inputs; exactly one of `userEmailAddress` and `principalId`. Never throws for user mistakes. */
 export function check(news: Record<string, unknown>): CheckResult {
-    const { values, failures } = checkProperties(inputShape, news);
-    const inputs: Record<string, unknown> = { ...news, ...values };
+    const { inputs, failures } = checkProperties(inputShape, news);
     for (const k of ["userEmailAddress", "principalId", "principalTenantId"]) if (inputs[k] === undefined) delete inputs[k];
     // null is absent: another language's SDK (or YAML) sends an unset optional input as null.
     const hasEmail = news.userEmailAddress !== undefined && news.userEmailAddress !== null;
