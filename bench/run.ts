@@ -14,6 +14,7 @@ import * as path from "node:path";
 const BENCHMARKS = [
     { name: "pulumi", file: "pulumi.js", what: "the two resources through the Pulumi engine vs no-op dynamic resources" },
     { name: "reconciler", file: "reconciler.js", what: "the invoice reconciler vs bare nodemailer" },
+    { name: "scale", file: "scale.js", what: "reconciler passes over 5,000 billing profiles: calls per pass and the client's pace" },
     { name: "ledger", file: "ledger.js", what: "SQLite vs PostgreSQL ledger, one worker vs several, through a relay with latency" },
     { name: "emulator", file: "emulator.js", what: "what one request costs the emulator at 100 and 2,000 invoices" },
     { name: "limits", file: "limits.js", what: "the reconciler's peak memory with 200 MB invoice documents" },
