@@ -127,8 +127,9 @@ describe("reconciler: reconcile and ledger commands", function () {
             const summary = JSON.parse(r.stdout);
             expect(summary.totals).to.include({ planned: 0, sent: 0, failed: 0, pending: 0 });
             const ops = (await world.requests()).map((x) => x.operation);
-            expect(ops).to.include("listInvoices");
-            for (const op of ["downloadInvoice", "listBillingRoleAssignments", "listBillingRoleDefinitions", "getGraphUser"]) expect(ops, op).to.not.include(op);
+            // Every profile Grace can read: the account's invoices in one list, not one per profile.
+            expect(ops).to.include("listInvoicesByBillingAccount");
+            for (const op of ["listInvoices", "downloadInvoice", "listBillingRoleAssignments", "listBillingRoleDefinitions", "getGraphUser"]) expect(ops, op).to.not.include(op);
         });
 
         it("a role added later gets later invoices only; a new invoice goes to exactly the current recipients", async () => {
@@ -177,6 +178,35 @@ describe("reconciler: reconcile and ledger commands", function () {
             world = await startWorld();
         });
         afterEach(() => world.close());
+
+        it("lists an account's invoices once for all its profiles in scope, each invoice to its own profile's recipients; named profiles list their own", async () => {
+            await world.optIn("operations");
+            await world.optIn("research");
+            const RESEARCH = SEED.profiles.research;
+            const today = new Date().toISOString().slice(0, 10);
+            const researchInvoices = await world.client("dave").listInvoices(RESEARCH, { periodStartDate: "2000-01-01", periodEndDate: today });
+            const opsInvoices = await invoicesOf(world);
+            expect(researchInvoices.length).to.be.greaterThan(0);
+            await world.clearRequests();
+            const r = await runCli(["reconcile", ...ALL_TIME, "--ledger", world.ledger, "--json"], world.env("grace"));
+            expect(r.code, r.stderr).to.equal(0);
+            const ops = (await world.requests()).map((x) => x.operation);
+            expect(ops.filter((o) => o === "listInvoicesByBillingAccount")).to.have.length(1);
+            expect(ops).to.not.include("listInvoices");
+            const messages = await parsedMessages(world.sink);
+            const sentTo = (invoiceName: string) => [...new Set(messages.filter((m) => m.attachments[0]?.filename === `${invoiceName}.pdf`).flatMap(addressesOf))].sort();
+            for (const i of opsInvoices) expect(sentTo(i.name), i.name).to.deep.equal(mailOf("alice", "bob", "carol").sort());
+            for (const i of researchInvoices) expect(sentTo(i.name), i.name).to.deep.equal(mailOf("dave", "erin", "frank").sort());
+            expect(messages).to.have.length(3 * opsInvoices.length + 3 * researchInvoices.length);
+
+            // Named one by one, each profile lists its own.
+            await world.clearRequests();
+            const named = await runCli(["reconcile", ...ALL_TIME, "--ledger", world.ledger, "--profile", `${OPS.billingAccountName}/${OPS.billingProfileName}`, "--profile", `${RESEARCH.billingAccountName}/${RESEARCH.billingProfileName}`], world.env("grace"));
+            expect(named.code, named.stderr).to.equal(0);
+            const namedOps = (await world.requests()).map((x) => x.operation);
+            expect(namedOps.filter((o) => o === "listInvoices")).to.have.length(2);
+            expect(namedOps).to.not.include("listInvoicesByBillingAccount");
+        });
 
         it("--dry-run --json prints the planned deliveries and sends and writes nothing", async () => {
             await world.optIn("operations");
