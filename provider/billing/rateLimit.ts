@@ -5,7 +5,8 @@
  * (a retry too) takes one token; a request waits, in the order it came, until
  * one is there. A bucket of `burst` tokens refilled at `perSecond` lets at
  * most `burst + perSecond * t` requests out in any `t` seconds; `burst` 1
- * spaces them evenly, never more than `perSecond` in any second.
+ * spaces them evenly, one every `1 / perSecond` seconds (so at most
+ * `perSecond + 1` fall in any one second).
  *
  * A 429 from ARM with `Retry-After` pauses the whole bucket until then, so
  * the other requests in flight wait too instead of each being throttled in

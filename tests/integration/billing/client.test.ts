@@ -272,7 +272,7 @@ describe("billing client against the emulator", function () {
             expect(Date.now() - started).to.be.at.least(1900);
         });
 
-        it("paces its ARM requests by its token bucket: with a burst of 1, never more than the rate in any second, whatever the concurrency", async () => {
+        it("paces its ARM requests by its token bucket: with a burst of 1, evenly spaced at the rate, whatever the concurrency", async () => {
             const client = createBillingClient(
                 resolveSettings({ explicit: { endpoint: emu.url, token: emu.token("carol"), maxRequestsPerSecond: "20", requestBurst: "1" }, retry: FAST_RETRY }),
             );
