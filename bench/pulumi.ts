@@ -4,13 +4,25 @@
  * Not a test: it prints tables.
  *
  *     node dist/bench/pulumi.js [--profiles 100] [--repeat 3]
+ *         [--modes dynamic,plugin,noop] [--operations up,preview,refresh,destroy]
+ *         [--skip-checkpoints]
+ *
+ * `--modes` runs a subset of the three stacks (the ratios need `noop`);
+ * `--operations` a subset of the cycle (up always runs: the others need what
+ * it creates). `--skip-checkpoints` runs every stack with
+ * `PULUMI_SKIP_CHECKPOINTS=true`: the engine then writes the state once, at
+ * the end of each operation, instead of after every step (the file backend
+ * rewrites the whole checkpoint each time, a cost that grows with the stack).
+ * The header says which was used, and when and where the run was made.
  *
  * Setup (not timed): one emulator (Retry-After 0), `--profiles` billing
  * profiles per stack that calls the billing API, added on the MCA account
  * through its admin API (`POST /_emulator/billingAccounts/{ba}/billingProfiles
  * {count}`, at most 1,000 a call; grace, the account owner, owns them all and
  * is the caller), so no stack finds another's settings or assignments, and
- * three stacks of bench/programs/stack, each in its own temporary file backend:
+ * three stacks of bench/programs/stack, each in its own temporary file backend
+ * (the no-op stack calls nothing, so its profile names are made up, of the
+ * same length, and not seeded):
  * - "ours": per profile one EmailInvoiceSetting and one
  *   InvoiceManagerAssignment (2N resources);
  * - "plugin": the same 2N resources through the provider plugin
@@ -76,6 +88,8 @@ const MANAGER = "jane@contoso.com";
 type Mode = "ours" | "plugin" | "noop";
 const MODES: readonly Mode[] = ["ours", "plugin", "noop"];
 const MODE_LABEL: Record<Mode, string> = { ours: "dynamic", plugin: "plugin", noop: "no-op floor" };
+/** The names `--modes` takes. */
+const MODE_FLAG: Record<string, Mode> = { dynamic: "ours", plugin: "plugin", noop: "noop" };
 /** Which state entries are the stack's 2N resources, per mode. */
 const OF_MODE: Record<Mode, (r: StateResource) => boolean> = {
     ours: (r) => r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE,
@@ -98,6 +112,19 @@ interface Measured {
 
 const LABELS = ["up (create)", "preview (no change)", "refresh", "destroy"] as const;
 type Label = (typeof LABELS)[number];
+/** The names `--operations` takes. */
+const OPERATION_FLAG: Record<string, Label> = { up: "up (create)", preview: "preview (no change)", refresh: "refresh", destroy: "destroy" };
+
+/** A comma-separated flag's values, each checked against `allowed`, in `order`; throws naming the flag. */
+export function parseList<T>(flag: string, text: string, allowed: Record<string, T>, order: readonly T[]): T[] {
+    const picked = new Set<T>();
+    for (const word of text.split(",").map((w) => w.trim())) {
+        const v = allowed[word];
+        if (v === undefined) throw new Error(`--${flag}: unknown value '${word}'; use a comma-separated list of ${Object.keys(allowed).join(", ")}`);
+        picked.add(v);
+    }
+    return order.filter((v) => picked.has(v));
+}
 
 /** The least billing API calls per profile (one setting, one assignment) each operation needs (see the module comment). */
 const LEAST_CALLS_PER_PROFILE: Record<Label, number> = { "up (create)": 6, "preview (no change)": 0, refresh: 2, destroy: 3 };
@@ -105,20 +132,35 @@ const LEAST_CALLS_PER_PROFILE: Record<Label, number> = { "up (create)": 6, "prev
 async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({
         args: argv,
-        options: { profiles: { type: "string", default: "100" }, repeat: { type: "string", default: "3" } },
+        options: {
+            profiles: { type: "string", default: "100" },
+            repeat: { type: "string", default: "3" },
+            modes: { type: "string", default: "dynamic,plugin,noop" },
+            operations: { type: "string", default: "up,preview,refresh,destroy" },
+            "skip-checkpoints": { type: "boolean", default: false },
+        },
         strict: true,
     });
     const n = Number(values.profiles);
     const repeat = Number(values.repeat);
     if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error("--profiles must be 1..1000");
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error("--repeat must be 1..20");
+    const modes = parseList("modes", values.modes, MODE_FLAG, MODES);
+    const labels = parseList("operations", values.operations, OPERATION_FLAG, LABELS);
+    if (!labels.includes("up (create)")) throw new Error("--operations must include up: the other operations need the resources it creates");
+    if (repeat > 1 && !labels.includes("destroy")) throw new Error("--repeat above 1 needs destroy in --operations: each cycle's up creates the resources anew");
+    const skipCheckpoints = values["skip-checkpoints"];
+    const startedAt = new Date();
+    const loadAtStart = os.loadavg();
 
     process.stderr.write(`[bench] Pulumi CLI...\n`);
     await pulumiToolchain();
     const emulator = await startEmulator({ port: 0, settings: { retryAfterSeconds: 0 }, requestLogLimit: 100_000 });
     const account = SEED.accounts.mca.name;
     /** Profiles of one stack's own: none is shared, so no stack adopts or deletes another's assignment. */
-    const newProfiles = async () => {
+    const newProfiles = async (mode: Mode) => {
+        // Same length as the emulator's EX0001-MCA-BP, so the state compares byte for byte.
+        if (mode === "noop") return Array.from({ length: n }, (_, i) => `NO${String(i + 1).padStart(4, "0")}-MCA-BP`);
         let names: string[] = [];
         while (names.length < n) {
             const count = Math.min(1000, n - names.length);
@@ -131,7 +173,7 @@ async function main(argv: string[]): Promise<void> {
     const stacks = {} as Record<Mode, TestStack>;
     const traceDir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-trace-"));
     try {
-        for (const mode of MODES) {
+        for (const mode of modes) {
             const stack = await TestStack.create({
                 programDir: PROGRAM,
                 stack: `bench-${mode}`,
@@ -140,12 +182,16 @@ async function main(argv: string[]): Promise<void> {
                     AZURE_EMAIL_INVOICING_TOKEN: token,
                     AZURE_EMAIL_INVOICING_MAX_REQUESTS_PER_SECOND: "100000",
                     AZURE_EMAIL_INVOICING_REQUEST_BURST: "100000",
+                    ...(skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
                 },
             });
             stacks[mode] = stack;
             await stack.config("mode", mode);
             await stack.config("billingAccountName", account);
-            await stack.config("profiles", JSON.stringify(await newProfiles()));
+            const seeding = Date.now();
+            const profiles = await newProfiles(mode);
+            process.stderr.write(`[bench] stack ${mode}: ${n} profiles ready in ${seconds(Date.now() - seeding)} s\n`);
+            await stack.config("profiles", JSON.stringify(profiles));
             await stack.config("manager", MANAGER);
         }
 
@@ -154,7 +200,7 @@ async function main(argv: string[]): Promise<void> {
         const traceFile = path.join(traceDir, "trace.jsonl");
         /** Runs one operation on each stack in turn; keeps the request log (and the dynamic provider's trace) of the first cycle. */
         const measure = async (label: Label, cycle: number, run: (s: TestStack) => Promise<CommandResult>) => {
-            for (const mode of MODES) {
+            for (const mode of modes) {
                 await adminCall(emulator.url, "DELETE", "requests");
                 const traced = mode === "ours" && cycle === 0;
                 fs.rmSync(traceFile, { force: true });
@@ -177,7 +223,7 @@ async function main(argv: string[]): Promise<void> {
         for (let cycle = 0; cycle < repeat; cycle++) {
             await measure("up (create)", cycle, (s) => s.up());
             if (cycle === 0) {
-                for (const mode of MODES) {
+                for (const mode of modes) {
                     const { text, deployment } = await stacks[mode].exportState();
                     const ours = (deployment.resources ?? []).filter(OF_MODE[mode]);
                     if (ours.length !== 2 * n) throw new Error(`${mode}: ${ours.length} resources in state, expected ${2 * n}`);
@@ -191,122 +237,120 @@ async function main(argv: string[]): Promise<void> {
                     };
                 }
             }
-            await measure("preview (no change)", cycle, (s) => s.preview(["--expect-no-changes"]));
-            await measure("refresh", cycle, (s) => s.refreshApply());
-            await measure("destroy", cycle, (s) => s.destroy());
+            if (labels.includes("preview (no change)")) await measure("preview (no change)", cycle, (s) => s.preview(["--expect-no-changes"]));
+            if (labels.includes("refresh")) await measure("refresh", cycle, (s) => s.refreshApply());
+            if (labels.includes("destroy")) await measure("destroy", cycle, (s) => s.destroy());
         }
 
         // ------------------------------------------------------------------
         const resources = 2 * n;
         const out: string[] = [];
+        const has = (mode: Mode) => modes.includes(mode);
+        const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");
         out.push(
-            `Pulumi ${PULUMI_VERSION} engine, ${n} billing profiles: ${resources} resources per stack (${os.cpus().length} cores, Node ${process.version}; median of ${repeat} cycles of up, preview, refresh, destroy)`,
+            `Pulumi ${PULUMI_VERSION} engine, ${n} billing profiles: ${resources} resources per stack; ${modes.map((m) => MODE_LABEL[m]).join(", ")}; ` +
+                `median of ${repeat} cycle${repeat === 1 ? "" : "s"} of ${labels.map((l) => l.split(" ")[0]).join(", ")}; ` +
+                (skipCheckpoints ? "PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end of each operation)" : "checkpoints after every step (the engine's default)"),
+        );
+        out.push(
+            `Run ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC on ${os.hostname()}: ${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? "?"}, ` +
+                `Node ${process.version}; load average ${load(loadAtStart)} at the start, ${load(os.loadavg())} at the end`,
         );
         out.push("");
         const ratio = (x: number, floor: number) => (x / floor).toFixed(2);
-        const perResource = (ms: number) => (ms / resources).toFixed(1);
-        const rows = LABELS.map((label) => {
+        /** A time with its share per resource beside it: "20.3 (101)", seconds and ms/resource. */
+        const timed = (ms: number) => `${seconds(ms)} (${(ms / resources).toFixed(0)})`;
+        const apiModes = (["ours", "plugin"] as const).filter(has);
+        const rows = labels.map((label) => {
             const r = results[label];
-            const floor = median(r.noop.ms);
             const cells: string[] = [label];
-            for (const mode of ["ours", "plugin"] as const) cells.push(seconds(median(r[mode].ms)));
-            cells.push(seconds(floor));
-            for (const mode of ["ours", "plugin"] as const) cells.push(ratio(median(r[mode].ms), floor));
-            for (const mode of MODES) cells.push(perResource(median(r[mode].ms)));
-            for (const mode of ["ours", "plugin"] as const) {
+            for (const mode of modes) cells.push(timed(median(r[mode].ms)));
+            if (has("noop")) for (const mode of apiModes) cells.push(ratio(median(r[mode].ms), median(r.noop.ms)));
+            for (const mode of apiModes) {
                 const calls = r[mode].calls;
                 cells.push(`${calls.length} (${calls.filter((c) => c.method !== "GET").length})`);
             }
-            for (const mode of ["ours", "plugin"] as const) cells.push((r[mode].calls.length / resources).toFixed(1));
-            cells.push(((LEAST_CALLS_PER_PROFILE[label] * n) / resources).toFixed(1));
+            for (const mode of apiModes) cells.push((r[mode].calls.length / resources).toFixed(1));
+            if (apiModes.length) cells.push(((LEAST_CALLS_PER_PROFILE[label] * n) / resources).toFixed(1));
             return cells;
         });
-        out.push(
-            renderTable(
-                [
-                    "operation",
-                    "dynamic (s)",
-                    "plugin (s)",
-                    "no-op floor (s)",
-                    "dynamic / floor",
-                    "plugin / floor",
-                    "ms/resource: dynamic",
-                    "plugin",
-                    "floor",
-                    "billing API calls, dynamic (writes)",
-                    "plugin (writes)",
-                    "calls/resource: dynamic",
-                    "plugin",
-                    "least needed",
-                ],
-                rows,
-                { rightAlign: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] },
-            ),
-        );
+        const headers = [
+            "operation",
+            ...modes.map((m) => `${MODE_LABEL[m]}, s (ms/resource)`),
+            ...(has("noop") ? apiModes.map((m) => `${MODE_LABEL[m]} / floor`) : []),
+            ...apiModes.map((m) => `billing API calls, ${MODE_LABEL[m]} (writes)`),
+            ...apiModes.map((m) => `calls/resource: ${MODE_LABEL[m]}`),
+            ...(apiModes.length ? ["least needed"] : []),
+        ];
+        out.push(renderTable(headers, rows, { rightAlign: headers.map((_, i) => i).slice(1) }));
         out.push("");
-        // Where the dynamic provider's time went, first cycle (traced): the three parts add up to the wall time.
-        const part = (ms: number, wall: number) => `${seconds(ms)} (${((100 * ms) / wall).toFixed(0)}%)`;
-        out.push(
-            renderTable(
-                [
-                    "operation (dynamic, cycle 1)",
-                    "wall (s)",
-                    "in the provider (s)",
-                    "of which loading",
-                    "on the wire (s)",
-                    "in the engine (s)",
-                    "floor (s)",
-                    "provider CPU (s)",
-                    "provider calls (mean ms)",
-                    "requests (mean ms)",
-                    "TCP connections",
-                ],
-                LABELS.map((label) => {
-                    const r = results[label];
-                    const b = r.ours.breakdown;
-                    if (!b) return [label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"];
-                    const calls = [...b.calls].map(([m, c]) => `${m} ${c.count} (${c.meanMs.toFixed(0)})`).join(", ") || "none";
-                    return [
-                        label,
-                        seconds(b.wallMs),
-                        part(b.providerMs, b.wallMs),
-                        seconds(b.loadMs),
-                        part(b.wireMs, b.wallMs),
-                        part(b.engineMs, b.wallMs),
-                        seconds(r.noop.ms[0]),
-                        seconds(b.providerCpuMs),
-                        calls,
-                        b.requests.count ? `${b.requests.count} (${b.requests.meanMs.toFixed(1)})` : "0",
-                        String(new Set(r.ours.calls.map((c) => c.connection)).size),
-                    ];
-                }),
-                { rightAlign: [1, 2, 3, 4, 5, 6, 7, 9, 10] },
-            ),
-        );
-        out.push("");
+        if (has("ours")) {
+            // Where the dynamic provider's time went, first cycle (traced): the three parts add up to the wall time.
+            const part = (ms: number, wall: number) => `${seconds(ms)} (${((100 * ms) / wall).toFixed(0)}%)`;
+            out.push(
+                renderTable(
+                    [
+                        "operation (dynamic, cycle 1)",
+                        "wall (s)",
+                        "in the provider (s)",
+                        "of which loading",
+                        "on the wire (s)",
+                        "in the engine (s)",
+                        "floor (s)",
+                        "provider CPU (s)",
+                        "provider calls (mean ms)",
+                        "requests (mean ms)",
+                        "TCP connections",
+                    ],
+                    labels.map((label) => {
+                        const r = results[label];
+                        const b = r.ours.breakdown;
+                        if (!b) return [label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"];
+                        const calls = [...b.calls].map(([m, c]) => `${m} ${c.count} (${c.meanMs.toFixed(0)})`).join(", ") || "none";
+                        return [
+                            label,
+                            seconds(b.wallMs),
+                            part(b.providerMs, b.wallMs),
+                            seconds(b.loadMs),
+                            part(b.wireMs, b.wallMs),
+                            part(b.engineMs, b.wallMs),
+                            has("noop") ? seconds(r.noop.ms[0]) : "-",
+                            seconds(b.providerCpuMs),
+                            calls,
+                            b.requests.count ? `${b.requests.count} (${b.requests.meanMs.toFixed(1)})` : "0",
+                            String(new Set(r.ours.calls.map((c) => c.connection)).size),
+                        ];
+                    }),
+                    { rightAlign: [1, 2, 3, 4, 5, 6, 7, 9, 10] },
+                ),
+            );
+            out.push("");
+        }
         const byOp = (calls: RequestLogEntry[]) => {
             const m = new Map<string, number>();
             for (const c of calls) m.set(c.operation ?? `${c.method} ?`, (m.get(c.operation ?? `${c.method} ?`) ?? 0) + 1);
             return [...m.entries()].map(([k, v]) => `${k} ${v}`).join(", ") || "none";
         };
+        if (apiModes.length) {
+            out.push(
+                renderTable(
+                    ["operation", ...apiModes.map((m) => `billing API calls by API operation (${MODE_LABEL[m]})`)],
+                    labels.map((label) => [label, ...apiModes.map((m) => byOp(results[label][m].calls))]),
+                ),
+            );
+            out.push("");
+        }
         out.push(
             renderTable(
-                ["operation", "billing API calls by API operation (dynamic)", "(plugin)"],
-                LABELS.map((label) => [label, byOp(results[label].ours.calls), byOp(results[label].plugin.calls)]),
-            ),
-        );
-        out.push("");
-        out.push(
-            renderTable(
-                ["state", "bytes/resource", "ratio to floor", "of which __provider (x2: inputs and outputs)", "checkpoint bytes"],
-                MODES.map((mode) => [
+                ["state", "bytes/resource", ...(has("noop") ? ["ratio to floor"] : []), "of which __provider (x2: inputs and outputs)", "checkpoint bytes"],
+                modes.map((mode) => [
                     MODE_LABEL[mode],
                     state[mode].perResource.toFixed(0),
-                    ratio(state[mode].perResource, state.noop.perResource),
+                    ...(has("noop") ? [ratio(state[mode].perResource, state.noop.perResource)] : []),
                     `${state[mode].provider.toFixed(0)} x2`,
                     String(state[mode].total),
                 ]),
-                { rightAlign: [1, 2, 4] },
+                { rightAlign: has("noop") ? [1, 2, 4] : [1, 3] },
             ),
         );
         process.stdout.write(out.join("\n") + "\n");
