@@ -2,20 +2,30 @@
  * The deliver step: sends the open deliveries of a profile and records each
  * verdict, through the ledger contract only.
  *
- * A **send slot** covers one message from its claim to its recorded verdict:
- * claim (`planned` -> `sending`), PDF, SMTP transaction, verdict written.
- * There are `sendConcurrency` slots per worker, shared by every profile of
- * the pass, and a slot is given back only once the verdict is committed.
- * So at any instant at most `sendConcurrency` messages of a worker are
- * between "the SMTP server may have it" and "the ledger says sent": that is
- * the worker's whole duplicate window. These rules keep it so:
+ * A **send slot** covers one message from the start of its SMTP
+ * transaction to its recorded verdict. There are `sendConcurrency` send
+ * slots per worker, shared by every profile of the pass, and a slot is given
+ * back only once the verdict is committed. So at any instant at most
+ * `sendConcurrency` messages of a worker are between "the SMTP server may
+ * have it" and "the ledger says sent": that is the worker's whole duplicate
+ * window. A **claim slot** covers a delivery from its claim (`planned` ->
+ * `sending`) to its verdict; there are twice as many, so the next invoice's
+ * PDF is downloaded and encoded while the current one's messages are on the
+ * wire, and a send slot that frees finds its next message ready. A claim
+ * waiting for a send slot has not reached the SMTP server: a worker that
+ * dies then leaves it to be taken over once its lease expires, never sent.
+ * These rules keep the window:
  *
- * 1. Claims are made for free slots only (`claimNext(limit = free slots)`),
- *    in one statement; nothing is claimed ahead.
+ * 1. Claims are made for free claim slots only (`claimNext(limit = free
+ *    claim slots)`), in one statement, once `sendConcurrency` of them are
+ *    free (so a claim is a batch, not one statement per message, while the
+ *    claims still held keep every send slot busy); nothing more is claimed
+ *    ahead, so a worker holds at most `2 x sendConcurrency` claims (and as
+ *    many PDFs, at most: the document size cap bounds each).
  * 2. Verdicts may be written together (whatever arrives while a write is in
- *    progress goes into the next transaction), but a message's slot stays
- *    taken until its own verdict is committed. Batching verdicts never lets
- *    more messages be in flight; it only makes fewer transactions.
+ *    progress goes into the next transaction), but a message's send slot
+ *    stays taken until its own verdict is committed. Batching verdicts never
+ *    lets more messages be in flight; it only makes fewer transactions.
  * 3. While a claim is held, its lease is extended every third of the lease
  *    length, in one statement for all of them, so a slow SMTP transaction is
  *    not taken over by another worker.
@@ -29,15 +39,14 @@
  *    {@link AcceptedUnrecorded} lists the ones still waiting, for a process
  *    that must exit first.
  */
-import type { SendMailOptions } from "nodemailer";
 import type { BillingClient } from "../billing/client";
 import { MailDeliveryError, isRetryable } from "../errors";
 import type { InvoiceFacts } from "./facts";
 import type { Claim, DeliveryRow, Ledger, Verdict, VerdictResult, Worker } from "./ledger/contract";
 import type { MessageSender } from "./mailer";
 import type { BillingProfileRef } from "../billing/names";
-import { addressed, invoiceMessage, type InvoiceMessage, type MessageSettings } from "./message";
-import { encodeParts } from "./message/encoded";
+import { invoiceMessage, type MessageSettings } from "./message";
+import { prepareInvoice, rawFor, type PreparedInvoice } from "./message/encoded";
 import type { LedgerGuard, OutageEvent } from "./outage";
 import type { ProfileTarget } from "./scope";
 import { sleep } from "../sleep";
@@ -60,7 +69,7 @@ export type DeliverEvent =
 
 /** How the deliver step behaves. */
 export interface DeliverOptions {
-    /** Send slots (match the SMTP pool size). */
+    /** Send slots (match the SMTP pool size); claim slots are twice as many. */
     sendConcurrency: number;
     /** Attempts per delivery within a pass for 4xx/connection failures. */
     maxAttempts: number;
@@ -89,24 +98,30 @@ export class AcceptedUnrecorded {
     }
 }
 
-/** Free send slots; {@link take} waits for at least one and takes up to the number asked. */
+/**
+ * Free slots; {@link take} waits until at least `min` are free and takes up
+ * to `max` of them. Waiters are served in order, so none is passed over by a
+ * later one that asks for fewer.
+ */
 class Slots {
-    private readonly waiting: Array<() => void> = [];
+    private readonly waiting: Array<{ min: number; max: number; resolve: (n: number) => void }> = [];
     constructor(private free: number) {}
-    async take(max: number): Promise<number> {
-        if (this.free === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
-        else this.free--;
-        // One slot is ours (handed over, or taken above); take more of the free ones.
-        const more = Math.min(this.free, max - 1);
-        this.free -= more;
-        return 1 + more;
+    take(max: number, min = 1): Promise<number> {
+        const want = { min: Math.max(1, Math.min(min, max)), max };
+        if (this.waiting.length === 0 && this.free >= want.min) return Promise.resolve(this.grant(want.max));
+        return new Promise((resolve) => this.waiting.push({ ...want, resolve }));
     }
     give(n: number): void {
-        for (let i = 0; i < n; i++) {
-            const next = this.waiting.shift();
-            if (next) next();
-            else this.free++;
+        this.free += n;
+        while (this.waiting.length > 0 && this.free >= this.waiting[0].min) {
+            const next = this.waiting.shift()!;
+            next.resolve(this.grant(next.max));
         }
+    }
+    private grant(max: number): number {
+        const n = Math.min(this.free, max);
+        this.free -= n;
+        return n;
     }
 }
 
@@ -114,13 +129,15 @@ class Slots {
 interface InvoiceWork {
     loaded?: Promise<InvoiceInPass>;
     held: number;
+    /** True while it holds a load slot (from before its download until its last claim is done). */
+    loadSlot?: boolean;
 }
 
 /** An invoice's stored facts and its message with every part (the PDF too) encoded once, for all its recipients. */
 interface InvoiceInPass {
     facts: InvoiceFacts;
-    /** The encoded message, or why it cannot be had (the profile's message settings are unusable: no sender). */
-    message: { encoded: InvoiceMessage } | { unusable: string };
+    /** The prepared message, or why it cannot be had (the profile's message settings are unusable: no sender). */
+    message: { prepared: PreparedInvoice } | { unusable: string };
 }
 
 /** One profile's delivery state within a pass. */
@@ -154,7 +171,19 @@ export interface DelivererDeps {
 
 /** The deliver step of one pass (see the module comment). */
 export class Deliverer {
+    /** Claim slots: a delivery's, from its claim to its verdict. */
     private readonly slots: Slots;
+    /** Send slots: a message's, from its SMTP transaction to its committed verdict (the duplicate window). */
+    private readonly sendSlots: Slots;
+    private readonly claimCapacity: number;
+    /**
+     * Load slots: an invoice's, from before its PDF is downloaded until its
+     * last claim in flight is done. One more than the send slots, so the next
+     * invoice is fetched while the others are sent, and the prepared
+     * messages held at once (each about 1.4 times its PDF) stay bounded
+     * whatever the claims hold.
+     */
+    private readonly loadSlots: Slots;
     /** Claims given no verdict yet, by delivery id: the leases the heartbeat extends. */
     private readonly held = new Map<number, Claim>();
     /** Claims the heartbeat found taken over. */
@@ -171,7 +200,11 @@ export class Deliverer {
         private readonly deps: DelivererDeps,
         private readonly options: DeliverOptions,
     ) {
-        this.slots = new Slots(Math.max(1, options.sendConcurrency));
+        const send = Math.max(1, options.sendConcurrency);
+        this.claimCapacity = 2 * send;
+        this.slots = new Slots(this.claimCapacity);
+        this.sendSlots = new Slots(send);
+        this.loadSlots = new Slots(send + 1);
     }
 
     /** Starts extending the leases of held claims. */
@@ -254,7 +287,7 @@ export class Deliverer {
         const inflight = new Set<Promise<void>>();
         for (;;) {
             if (this.stopping()) break;
-            const n = await this.slots.take(this.options.sendConcurrency);
+            const n = await this.slots.take(this.claimCapacity, this.claimCapacity / 2);
             if (this.stopping()) {
                 this.slots.give(n);
                 break;
@@ -305,6 +338,10 @@ export class Deliverer {
         const inv = work.invoices.get(key);
         if (!inv || --inv.held > 0) return;
         work.invoices.delete(key);
+        if (inv.loadSlot) {
+            inv.loadSlot = false;
+            this.loadSlots.give(1);
+        }
         if (work.failedInvoices.has(key) || work.doneInvoices.has(key)) return;
         work.doneInvoices.add(key);
         this.deps.emit({ type: "invoiceDone", billingAccountName: row.billingAccountName, billingProfileName: row.billingProfileName, invoiceName: row.invoiceName });
@@ -319,6 +356,8 @@ export class Deliverer {
         const key = row.invoiceName.toLowerCase();
         const inv = work.invoices.get(key)!;
         inv.loaded ??= (async () => {
+            await this.loadSlots.take(1);
+            inv.loadSlot = true;
             const { ref } = work.target;
             const stored = await this.deps.guard.call(() => this.deps.ledger.invoice(ref, row.invoiceName));
             if (!stored) throw new Error(`the ledger has deliveries of invoice ${row.invoiceName} but not its plan`);
@@ -332,9 +371,9 @@ export class Deliverer {
                 return { facts: stored.facts, message: { unusable: describeError(err) } };
             }
             try {
-                // Encoded once: only To, Message-ID and Date differ between the invoice's recipients.
-                const encoded = await encodeParts(invoiceMessage({ ...settings, invoice: stored.facts, pdf: bytes }));
-                return { facts: stored.facts, message: { encoded } };
+                // Composed once: only To, Message-ID and Date differ between the invoice's recipients.
+                const prepared = await prepareInvoice(invoiceMessage({ ...settings, invoice: stored.facts, pdf: bytes }));
+                return { facts: stored.facts, message: { prepared } };
             } catch (err) {
                 return { facts: stored.facts, message: { unusable: `cannot compose the message of invoice ${row.invoiceName}: ${describeError(err)}` } };
             }
@@ -346,7 +385,6 @@ export class Deliverer {
         const { target } = work;
         const row = claim.row;
         const delivery: DeliveryRef & { id: number } = { ...row, attempts: claim.attempt };
-        const report = (outcome: "sent" | "failed" | "retry" | "pending", detail: string) => this.deps.emit({ type: "delivery", outcome, delivery, detail });
         this.held.set(row.id, claim);
         const verdict = async (v: Verdict): Promise<VerdictResult | undefined> => {
             this.held.delete(row.id);
@@ -401,7 +439,32 @@ export class Deliverer {
             await release(reason);
             return;
         }
-        const message: SendMailOptions = addressed(invoice.message.encoded, row.recipient, row.messageId);
+        // The duplicate window opens here: from the SMTP transaction to the committed verdict, in a send slot.
+        await this.sendSlots.take(1);
+        try {
+            await this.sendAndRecord(work, claim, delivery, invoice.message.prepared, verdict, release);
+        } finally {
+            this.sendSlots.give(1);
+        }
+    }
+
+    private async sendAndRecord(
+        work: ProfileDelivery,
+        claim: Claim,
+        delivery: DeliveryRef & { id: number },
+        prepared: PreparedInvoice,
+        verdict: (v: Verdict) => Promise<VerdictResult | undefined>,
+        release: (error: string | null) => Promise<VerdictResult | undefined>,
+    ): Promise<void> {
+        const { target } = work;
+        const row = claim.row;
+        const report = (outcome: "sent" | "failed" | "retry" | "pending", detail: string) => this.deps.emit({ type: "delivery", outcome, delivery, detail });
+        // It may have waited for its slot: a stop request or a lost lease since then means it is not sent.
+        if (this.stopping() || this.lostLeases.has(row.id)) {
+            await release(null);
+            return;
+        }
+        const message = rawFor(prepared, row.recipient, row.messageId);
         let response: string;
         try {
             response = (await this.deps.sender.send(message)).response;

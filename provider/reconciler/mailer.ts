@@ -21,6 +21,7 @@ import type { SendMailOptions, SMTPPoolOptions, Transporter } from "nodemailer";
 import { ERR_ACCESS_DENIED, isPermanentResponseCode, type ErrorCode } from "nodemailer/lib/errors";
 import { isLoopbackHost } from "../config";
 import { ConfigurationError, MailDeliveryError } from "../errors";
+import type { RawMessage } from "./message/encoded";
 import { mailboxProblem } from "./routing";
 
 /** Environment variable names of the mail settings, in one place. */
@@ -164,7 +165,7 @@ export function resolveSmtpSettings(input: SmtpSettingsInput): SmtpSettings {
 }
 
 /** A nodemailer error, as far as we read it. */
-interface SmtpFailure {
+export interface SmtpFailure {
     code?: string;
     command?: string;
     response?: string;
@@ -274,30 +275,35 @@ export interface SentInfo {
 
 /** Anything that sends one message; the executor only needs this (tests and the benchmark pass the real one). */
 export interface MessageSender {
-    send(message: SendMailOptions): Promise<SentInfo>;
+    send(message: RawMessage): Promise<SentInfo>;
     close(): void;
 }
 
-/**
- * The message with each Buffer attachment handed to nodemailer as a stream
- * of 64 KB pieces. Given a Buffer, nodemailer base64-encodes it in one piece,
- * holding several copies of the whole encoded attachment per message in
- * flight; in pieces it encodes as it writes to the socket.
- */
-function streamedAttachments(message: SendMailOptions): SendMailOptions {
-    if (!message.attachments?.some((a) => Buffer.isBuffer(a.content))) return message;
-    return {
-        ...message,
-        attachments: message.attachments.map((a) => {
-            if (!Buffer.isBuffer(a.content)) return a;
-            const bytes = a.content;
-            return { ...a, content: Readable.from(piecesOf(bytes), { objectMode: false }) };
-        }),
-    };
+/** A raw message as nodemailer sends it: its envelope, its Message-ID, its bytes as they are (two pieces, the body never copied). */
+export function sendMailOptionsOf(message: RawMessage): SendMailOptions {
+    return { envelope: message.envelope as SendMailOptions["envelope"], messageId: message.messageId, raw: Readable.from([message.head, message.body], { objectMode: false }) };
 }
 
-function* piecesOf(bytes: Buffer, size = 64 * 1024): Generator<Buffer> {
-    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+/** What a transport's `sendMail` gave back, as plain data: it may have crossed from a sending thread. */
+export interface SendOutcome {
+    info?: { response?: string; messageId?: string; rejected?: string[]; rejectedErrors?: SmtpFailure[] };
+    error?: SmtpFailure;
+}
+
+/** A failure as plain data (an Error's fields do not cross threads on their own). */
+export function failureOf(err: unknown): SmtpFailure {
+    const e = (err ?? {}) as SmtpFailure;
+    return { code: e.code, command: e.command, response: e.response, responseCode: e.responseCode, message: e.message ?? String(err) };
+}
+
+/** The outcome of sending to `to`: what the server said, or the classified failure (thrown). */
+export function sentInfoOf(outcome: SendOutcome, to: string | undefined, messageId: string): SentInfo {
+    if (outcome.error) throw classifySmtpError(outcome.error, to);
+    const info = outcome.info ?? {};
+    if (info.rejected && info.rejected.length > 0) {
+        throw classifySmtpError(info.rejectedErrors?.[0] ?? { response: `recipient rejected: ${String(info.rejected[0])}`, responseCode: 550, command: "RCPT TO" }, to);
+    }
+    return { response: (info.response ?? "").trim(), messageId: info.messageId ?? messageId };
 }
 
 /** The SMTP sender: one pooled nodemailer transport. */
@@ -312,18 +318,14 @@ export class Mailer implements MessageSender {
      * Sends one message to its one recipient. Throws {@link MailDeliveryError}
      * (per-message) or {@link ConfigurationError} (every message would fail).
      */
-    async send(message: SendMailOptions): Promise<SentInfo> {
-        const to = typeof message.to === "string" ? message.to : undefined;
-        let info: { response?: string; messageId?: string; rejected?: unknown[]; rejectedErrors?: unknown[] };
+    async send(message: RawMessage): Promise<SentInfo> {
+        let outcome: SendOutcome;
         try {
-            info = (await this.transporter.sendMail(streamedAttachments(message))) as typeof info;
+            outcome = { info: (await this.transporter.sendMail(sendMailOptionsOf(message))) as SendOutcome["info"] };
         } catch (err) {
-            throw classifySmtpError(err, to);
+            outcome = { error: failureOf(err) };
         }
-        if (info.rejected && info.rejected.length > 0) {
-            throw classifySmtpError(info.rejectedErrors?.[0] ?? { response: `recipient rejected: ${String(info.rejected[0])}`, responseCode: 550, command: "RCPT TO" }, to);
-        }
-        return { response: (info.response ?? "").trim(), messageId: info.messageId ?? String(message.messageId ?? "") };
+        return sentInfoOf(outcome, message.envelope.to.length === 1 ? message.envelope.to[0] : undefined, message.messageId);
     }
 
     close(): void {

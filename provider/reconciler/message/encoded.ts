@@ -1,47 +1,49 @@
 /**
- * An invoice's message with its parts MIME-encoded once, for all of the
- * invoice's recipients.
+ * An invoice's message composed once, for all of the invoice's recipients.
  *
- * nodemailer encodes every message it is given from scratch: the plain-text
- * and HTML parts as quoted-printable, the PDF as base64 in 76-column lines.
- * The PDF (about 100 KB, 140 KB encoded) is most of that work, and it is the
- * same for every recipient of an invoice. {@link encodeParts} runs
- * nodemailer's own composer once on the message and keeps each leaf part as
- * the bytes nodemailer wrote for it (its part headers, the blank line and the
- * encoded content). The result is the same message options with every part
- * given as nodemailer's `raw` (pre-encoded) content: composing it again for a
- * recipient ({@link addressed}) builds only the tree of multiparts, the
- * boundaries and the top-level headers, and copies each part as it is.
+ * nodemailer composes every message it is given from scratch: it builds the
+ * MIME tree, encodes the plain-text and HTML parts as quoted-printable and
+ * the PDF as base64 in 76-column lines, and streams it all through a pipe per
+ * part. The PDF (about 100 KB, 140 KB encoded) is most of those bytes, and
+ * every part is the same for each recipient of an invoice: only `To`,
+ * `Message-ID` and `Date` differ, and they are top-level headers.
  *
- * So the message a recipient receives is the one nodemailer would have
- * composed from the plain options, byte for byte: the same top-level
- * headers, the same part headers, the same encoded content. Only what
- * nodemailer makes fresh for every message differs: the random boundaries and
- * `Date` (a unit test composes both with one boundary and date and compares
- * the bytes).
+ * So {@link prepareInvoice} runs nodemailer's own composer once on the
+ * invoice's message, with a boundary base of the invoice's own (random, as
+ * nodemailer makes it), and keeps the body below the top-level headers: the
+ * multiparts, their boundaries and the encoded parts. A recipient's message
+ * ({@link rawFor}) is the header block nodemailer composes for that
+ * recipient above those bytes, with the envelope nodemailer derives from
+ * the headers. It is the message nodemailer composes from the plain options,
+ * byte for byte (a unit test composes both with one boundary base and date
+ * and compares the bytes); boundaries need only be unique within a message,
+ * so an invoice's messages sharing them is what any recipient could also
+ * see from nodemailer.
  */
+import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 import type { SendMailOptions } from "nodemailer";
 import type { InvoiceMessage } from "./index";
 
 /** What we use of nodemailer's MIME node (`nodemailer/lib/mime-node`). */
 interface MimeNodeLike {
-    childNodes: MimeNodeLike[];
     stream(output: NodeJS.WritableStream, options: Record<string, never>, done: (err?: Error | null) => void): void;
+    /** The node's header block, without the blank line after it (for the root: Date, Message-ID and MIME-Version filled in). */
+    buildHeaders(): string;
+    getEnvelope(): { from: string | false; to: string[] };
+    setHeader(key: string, value: unknown): unknown;
 }
+
+// Resolved once: a require by package name in a function resolves the path again on every call.
+const MailComposer = require("nodemailer/lib/mail-composer") as new (mail: SendMailOptions) => { compile(): MimeNodeLike };
+const MimeNode = require("nodemailer/lib/mime-node") as new (contentType?: string, options?: { baseBoundary?: string }) => MimeNodeLike;
 
 /** nodemailer's composer, which turns message options into a MIME tree. */
 function compose(message: SendMailOptions): MimeNodeLike {
-    const MailComposer = require("nodemailer/lib/mail-composer") as new (mail: SendMailOptions) => { compile(): MimeNodeLike };
     return new MailComposer(message).compile();
 }
 
-/** The leaf parts of a MIME tree, in the order the composer wrote them. */
-function leavesOf(node: MimeNodeLike): MimeNodeLike[] {
-    return node.childNodes.length > 0 ? node.childNodes.flatMap(leavesOf) : [node];
-}
-
-/** What one part writes into a message: its headers, a blank line and its encoded content, exactly. */
+/** What a node writes into a message, exactly. */
 function bytesOf(node: MimeNodeLike): Promise<Buffer> {
     return new Promise((resolve, reject) => {
         const out = new PassThrough();
@@ -51,27 +53,84 @@ function bytesOf(node: MimeNodeLike): Promise<Buffer> {
     });
 }
 
+/** One recipient's message, ready for the SMTP transaction: its envelope and its bytes, in two pieces. */
+export interface RawMessage {
+    envelope: { from: string | false; to: string[] };
+    messageId: string;
+    /** The top-level header block and the blank line after it. */
+    head: Buffer;
+    /** The invoice's shared body (the same Buffer for each of its recipients). */
+    body: Buffer;
+}
+
+/** An invoice's messages prepared once: the body every recipient's message shares (see the module comment). */
+export interface PreparedInvoice {
+    /**
+     * nodemailer's root node of the invoice's message with a one-byte stand-in
+     * for every part: what composes a recipient's header block, its To,
+     * Message-ID and Date set anew for each (never read while another is set:
+     * {@link rawFor} is synchronous).
+     */
+    readonly headers: MimeNodeLike;
+    /** The envelope sender nodemailer derives from the message's From. */
+    readonly from: string | false;
+    /** Everything after the top-level header block and its blank line. */
+    readonly body: Buffer;
+}
+
+/** A stand-in for each part when only the top-level headers are composed: they never depend on the parts' bytes. */
+const STAND_IN = { raw: Buffer.from("-") };
+
+/** The message options with each part replaced by a stand-in of one byte. */
+function skeletonOf(message: SendMailOptions): SendMailOptions {
+    return {
+        ...message,
+        ...(message.text ? { text: STAND_IN } : {}),
+        ...(message.html ? { html: STAND_IN } : {}),
+        ...(message.attachments ? { attachments: message.attachments.map(() => STAND_IN) } : {}),
+    };
+}
+
+const CRLF2 = "\r\n\r\n";
+
 /**
- * The message with its text, HTML and attachments encoded once (see the
- * module comment). The structure is the composer's for these options:
- * `multipart/mixed` holding `multipart/alternative` (text, then HTML) and
- * the attachments in order, so the leaves map back to them in that order.
- * Throws when the message has a part of another kind (an `alternatives`
- * list, an iCal event, an embedded image): they would need the tree's own
- * placement, and the invoice message has none.
+ * Composes the invoice's message once (every part encoded once) and keeps
+ * the body its recipients' messages share, with one boundary base of its own
+ * (random, as nodemailer makes it). Checks that the header block composed
+ * from the stand-ins is exactly the one nodemailer writes above that body,
+ * and throws when not: a nodemailer that derived top-level headers from the
+ * parts' bytes would be caught here, not in a mailbox.
  */
-export async function encodeParts(message: InvoiceMessage): Promise<InvoiceMessage> {
+export async function prepareInvoice(message: InvoiceMessage, baseBoundary = randomBytes(8).toString("hex")): Promise<PreparedInvoice> {
+    // The stand-ins below replace text, HTML and attachments: a part of another kind would be left in the headers' tree.
     if (message.alternatives || message.icalEvent || message.amp || message.watchHtml || message.attachments?.some((a) => a.cid || a.raw)) {
-        throw new Error("encodeParts: only text, HTML and plain attachments can be encoded once");
+        throw new Error("prepareInvoice: only text, HTML and plain attachments can be composed once");
     }
-    const leaves = leavesOf(compose(message));
-    const parts = await Promise.all(leaves.map(bytesOf));
-    let next = 0;
-    const raw = () => ({ raw: parts[next++] });
-    const encoded: SendMailOptions = { ...message };
-    if (message.text) encoded.text = raw();
-    if (message.html) encoded.html = raw();
-    if (message.attachments) encoded.attachments = message.attachments.map(raw);
-    if (next !== parts.length) throw new Error(`encodeParts: the composer wrote ${parts.length} parts, the message has ${next}`);
-    return encoded;
+    const probe = { to: "probe@example.invalid", messageId: "<probe@example.invalid>", date: new Date(0), baseBoundary };
+    const whole = await bytesOf(compose({ ...message, ...probe }));
+    const headers = compose({ ...skeletonOf(message), ...probe });
+    const head = Buffer.from(headers.buildHeaders() + CRLF2);
+    if (!whole.subarray(0, head.length).equals(head)) throw new Error("prepareInvoice: the header block composed alone differs from the one nodemailer writes");
+    return { headers, from: headers.getEnvelope().from, body: whole.subarray(head.length) };
+}
+
+/** The envelope recipient nodemailer derives from a To of `to` (an IDN domain in its ASCII form, for one). */
+function envelopeRecipients(to: string): string[] {
+    // A boundary base of its own, so no random bytes are drawn for a node that never writes a boundary.
+    const node = new MimeNode(undefined, { baseBoundary: "-" });
+    node.setHeader("To", to);
+    return node.getEnvelope().to;
+}
+
+/**
+ * One recipient's message: nodemailer's own header block for `to` and
+ * `messageId` (and `date`, by default now) above the invoice's shared body,
+ * with the envelope nodemailer derives from those headers.
+ */
+export function rawFor(invoice: PreparedInvoice, to: string, messageId: string, date = new Date()): RawMessage {
+    const root = invoice.headers;
+    root.setHeader("To", to);
+    root.setHeader("Message-ID", messageId);
+    root.setHeader("Date", date);
+    return { envelope: { from: invoice.from, to: envelopeRecipients(to) }, messageId, head: Buffer.from(root.buildHeaders() + CRLF2), body: invoice.body };
 }

@@ -23,7 +23,12 @@ describe("reconciler SMTP: TLS required but not offered", () => {
         settings.transport.requireTLS = true;
         const mailer = new Mailer(settings);
         try {
-            const err = await mailer.send({ from: "billing@contoso.com", to: "ap@contoso.com", subject: "x", text: "x" }).then(
+            const err = await mailer.send({
+                envelope: { from: "billing@contoso.com", to: ["ap@contoso.com"] },
+                messageId: "<x@contoso.com>",
+                head: Buffer.from("From: billing@contoso.com\r\nTo: ap@contoso.com\r\nSubject: x\r\n\r\n"),
+                body: Buffer.from("x\r\n"),
+            }).then(
                 () => undefined,
                 (e: unknown) => e,
             );

@@ -20,7 +20,7 @@ import {
 } from "../../../provider/reconciler/message";
 import type { InvoiceFacts } from "../../../provider/reconciler/facts";
 import { composeMime } from "../../support/mime";
-import { encodeParts } from "../../../provider/reconciler/message/encoded";
+import { prepareInvoice, rawFor } from "../../../provider/reconciler/message/encoded";
 
 const FACTS: InvoiceFacts = {
     billingAccountName: "12345678",
@@ -281,25 +281,30 @@ describe("reconciler message (pure)", () => {
             expect(Object.keys(shared)).to.not.include.members(["to", "messageId", "date"]);
         });
 
-        it("encoded once, it is byte for byte the message nodemailer composes for each recipient from the plain options", async () => {
-            // A real PDF's size and bytes, and words that need quoted-printable and encoded words (Swedish, a long line).
+        it("prepared once per invoice, each recipient's raw message is byte for byte what nodemailer composes, with the envelope it derives", async () => {
             const pdf = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * 7919) % 256)), Buffer.from("\n%%EOF\n")]);
             const settings = { invoice: { ...FACTS, billingProfileDisplayName: "Contoso Åtgärd ".repeat(8) }, from: FROM, replyTo: "ap-team@contoso.com", pdf, cloud, locale: localeOf("sv-SE") };
-            const encoded = await encodeParts(invoiceMessage(settings));
-            // Fixed where nodemailer makes them fresh for every message: the boundaries and Date.
-            const fixed = { baseBoundary: "0123456789abcdef", date: new Date("2024-06-02T08:00:00Z") };
-            for (const [to, messageId] of [["a@contoso.com", "<a@x>"], ["Örjan.Öst@contoso.com", "<b@x>"]]) {
-                const plain = await compose({ ...buildMessage({ ...settings, to, messageId }), ...fixed } as SendMailOptions);
-                const fromEncoded = await compose({ ...addressed(encoded, to, messageId), ...fixed } as SendMailOptions);
-                expect(fromEncoded.equals(plain), `${to}: the same bytes`).to.equal(true);
-                const m = await simpleParser(fromEncoded);
+            const prepared = await prepareInvoice(invoiceMessage(settings), "0123456789abcdef");
+            const date = new Date("2024-06-02T08:00:00Z");
+            for (const [to, messageId] of [["a@contoso.com", "<a@x>"], ["Örjan.Öst@contoso.com", "<b@x>"], ["ap@xn--rksmrgs-5wao1o.se", "<c@x>"]]) {
+                const plain = await compose({ ...buildMessage({ ...settings, to, messageId }), baseBoundary: "0123456789abcdef", date } as SendMailOptions);
+                const raw = rawFor(prepared, to, messageId, date);
+                const bytes = Buffer.concat([raw.head, raw.body]);
+                expect(bytes.equals(plain), `${to}: the same bytes`).to.equal(true);
+                expect(raw.envelope).to.deep.equal({ from: "billing@contoso.com", to: [to] });
+                const m = await simpleParser(bytes);
                 expect(m.attachments[0].content.equals(pdf)).to.equal(true);
                 expect(m.messageId).to.equal(messageId);
+                expect(m.date?.toISOString()).to.equal(date.toISOString());
             }
-            // The PDF is encoded once: the parts are the same Buffers for every recipient.
-            const a = addressed(encoded, "a@contoso.com", "<a@x>");
-            const b = addressed(encoded, "b@contoso.com", "<b@x>");
-            expect((a.attachments![0] as { raw: Buffer }).raw).to.equal((b.attachments![0] as { raw: Buffer }).raw);
+            // Without a date, each message is dated when it is composed, as nodemailer dates it.
+            const before = Date.now() - 1000;
+            const r = rawFor(prepared, "a@contoso.com", "<a@x>");
+            const undated = await simpleParser(Buffer.concat([r.head, r.body]));
+            expect(undated.date!.getTime()).to.be.within(before, Date.now() + 1000);
+            // The body is one piece of memory for every recipient: the PDF is encoded once.
+            expect(r.body).to.equal(rawFor(prepared, "b@contoso.com", "<b@x>").body);
+            expect(r.body.length).to.be.greaterThan(pdf.length);
         });
 
         it("keeps header values on one line whatever Azure returns", async () => {
