@@ -122,6 +122,18 @@ export interface MessageLocale {
  * date and number formats for it in this Node.js.
  */
 export function messageLocale(tag: string): { ok: true; locale: MessageLocale } | { ok: false; reason: string } {
+    // Asked for every invoice sent: the answer for a tag never changes within a process.
+    let known = locales.get(tag);
+    if (!known) {
+        known = resolveLocale(tag);
+        if (locales.size < 1000) locales.set(tag, known);
+    }
+    return known;
+}
+
+const locales = new Map<string, ReturnType<typeof messageLocale>>();
+
+function resolveLocale(tag: string): ReturnType<typeof messageLocale> {
     let canonical: string;
     try {
         [canonical] = Intl.getCanonicalLocales(tag);

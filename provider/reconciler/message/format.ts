@@ -53,15 +53,24 @@ export function formatPeriod(locale: string, start: string | null | undefined, e
     return `${a ? dayFormat(locale).format(a) : MISSING} – ${b ? dayFormat(locale).format(b) : MISSING}`;
 }
 
+/** Currency codes already asked about: building a currency format to find out costs more than the formatting. */
+const currencies = new Map<string, boolean>();
+
 /** True for an ISO 4217 code `Intl` knows (Azure's currency is free text in the schema). */
 function knownCurrency(currency: string): boolean {
     if (!/^[A-Za-z]{3}$/.test(currency)) return false;
-    try {
-        new Intl.NumberFormat("en", { style: "currency", currency });
-        return true;
-    } catch {
-        return false;
+    let known = currencies.get(currency);
+    if (known === undefined) {
+        try {
+            new Intl.NumberFormat("en", { style: "currency", currency });
+            known = true;
+        } catch {
+            known = false;
+        }
+        // Three letters: at most 17,576 entries.
+        currencies.set(currency, known);
     }
+    return known;
 }
 
 /**
