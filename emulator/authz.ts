@@ -29,6 +29,7 @@ import {
     type LroRecord,
     type PrincipalRecord,
     type RoleKind,
+    assignmentsAt,
     definitionOf,
     findAccount,
     findInvoice,
@@ -72,9 +73,8 @@ export type Scope =
 /** The roles a principal holds directly at one scope (profile null = account scope). */
 export function rolesAt(state: Readonly<EmulatorState>, principalId: string, account: string, profile: string | null): RoleKind[] {
     const kinds: RoleKind[] = [];
-    for (const a of state.roleAssignments) {
-        if (!sameName(a.principalId, principalId) || !sameName(a.billingAccountName, account)) continue;
-        if (profile === null ? a.billingProfileName !== null : !sameName(a.billingProfileName, profile)) continue;
+    for (const a of assignmentsAt(state, account, profile)) {
+        if (!sameName(a.principalId, principalId)) continue;
         const def = definitionOf(state, a);
         if (def && !kinds.includes(def.kind)) kinds.push(def.kind);
     }

@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { OperationId } from "../provider/billing/contract";
 import { billingAccountId, billingProfileId, invoiceId, roleAssignmentId, roleDefinitionId, roleScopeId } from "../provider/billing/paths";
 import type * as s from "../provider/billing/schemas";
+import { targetOf } from "./store/undo";
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -267,20 +268,74 @@ export function findAccount(state: Readonly<EmulatorState>, name: string): Billi
     return state.billingAccounts.find((a) => sameName(a.name, name));
 }
 export function findProfile(state: Readonly<EmulatorState>, account: string, name: string): BillingProfileRecord | undefined {
-    return state.billingProfiles.find((p) => sameName(p.billingAccountName, account) && sameName(p.name, name));
+    return atKey(state.billingProfiles, PROFILE_KEY, scopeKey(account, name))[0];
 }
 export function profilesOf(state: Readonly<EmulatorState>, account: string): BillingProfileRecord[] {
     return state.billingProfiles.filter((p) => sameName(p.billingAccountName, account));
 }
 export function roleDefinitionsAt(state: Readonly<EmulatorState>, account: string, profile: string | null): RoleDefinitionRecord[] {
-    return state.roleDefinitions.filter(
-        (d) => sameName(d.billingAccountName, account) && (profile === null ? d.billingProfileName === null : sameName(d.billingProfileName, profile)),
-    );
+    return atKey(state.roleDefinitions, SCOPE_KEY, scopeKey(account, profile));
 }
 export function assignmentsAt(state: Readonly<EmulatorState>, account: string, profile: string | null): RoleAssignmentRecord[] {
-    return state.roleAssignments.filter(
-        (a) => sameName(a.billingAccountName, account) && (profile === null ? a.billingProfileName === null : sameName(a.billingProfileName, profile)),
-    );
+    return atKey(state.roleAssignments, SCOPE_KEY, scopeKey(account, profile));
+}
+
+/**
+ * The key of an account and a profile (null: the account itself), compared
+ * case-insensitively as ARM compares names. A missing name never equals a
+ * given one, as in {@link sameName}.
+ */
+function scopeKey(account: string | null | undefined, profile: string | null | undefined): string {
+    // U+0000 cannot occur in a name: it separates the parts, and stands alone for "no profile".
+    return `${account == null ? "\u0000" : account.toLowerCase()}\u0000${profile == null ? "\u0000" : profile.toLowerCase()}`;
+}
+
+/** A profile's key: its account and its name. */
+const PROFILE_KEY = (p: BillingProfileRecord) => scopeKey(p.billingAccountName, p.name);
+/** A role definition's or assignment's key: the scope it is at. */
+const SCOPE_KEY = (r: { billingAccountName: string; billingProfileName: string | null }) => scopeKey(r.billingAccountName, r.billingProfileName);
+
+/** Positions of records by key, per array (the stored one, never a draft) and key function: see {@link atKey}. */
+const keyIndexes = new WeakMap<readonly object[], Map<(r: never) => string, { records: readonly object[]; positions: Map<string, number[]> }>>();
+
+/**
+ * `list`'s records whose `keyOf` is `key`, in the array's order (a new
+ * array). Profiles, role definitions and role assignments are looked up on
+ * every request (to authorize it, and to list roles), so this keeps an index
+ * of positions beside each stored array instead of comparing names along all
+ * of it, which made a request's cost grow with the number of profiles. The
+ * index is never trusted: each use checks that the array still holds the
+ * same records in the same places (a comparison of references, no names),
+ * and a difference rebuilds it, so changes the store makes in place cannot
+ * make it answer wrongly (a record's own names never change once stored).
+ * Inside `store.update` `list` is a draft: the index is of the array it
+ * stands for, and the records come from the draft, so writes to them are
+ * still logged. `keyOf` keys the index too, so it is a module-level
+ * function, not one made per call.
+ */
+function atKey<T extends object>(list: readonly T[], keyOf: (r: T) => string, key: string): T[] {
+    const stored = targetOf(list);
+    let perKey = keyIndexes.get(stored);
+    if (!perKey) keyIndexes.set(stored, (perKey = new Map()));
+    let known = perKey.get(keyOf as (r: never) => string);
+    if (!known || !sameRecords(known.records, stored)) {
+        const positions = new Map<string, number[]>();
+        stored.forEach((r, i) => {
+            const k = keyOf(r);
+            const at = positions.get(k);
+            if (at) at.push(i);
+            else positions.set(k, [i]);
+        });
+        known = { records: [...stored], positions };
+        perKey.set(keyOf as (r: never) => string, known);
+    }
+    return (known.positions.get(key) ?? []).map((i) => list[i]);
+}
+
+function sameRecords(a: readonly object[], b: readonly object[]): boolean {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
 }
 export function definitionOf(state: Readonly<EmulatorState>, a: RoleAssignmentRecord): RoleDefinitionRecord | undefined {
     return roleDefinitionsAt(state, a.billingAccountName, a.billingProfileName).find((d) => sameName(d.name, a.roleDefinitionName));

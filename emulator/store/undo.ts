@@ -25,6 +25,11 @@ import type { StoreChange } from "./changes";
 /** Every draft proxy ever handed out, mapped to the object it stands for. */
 const TARGETS = new WeakMap<object, object>();
 
+/** The object a draft stands for; anything else as it is. Reading the result bypasses the undo log, so never write through it. */
+export function targetOf<T>(value: T): T {
+    return isObject(value) ? ((TARGETS.get(value) as T | undefined) ?? value) : value;
+}
+
 export function isObject(v: unknown): v is object {
     return typeof v === "object" && v !== null;
 }

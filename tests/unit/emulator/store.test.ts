@@ -4,7 +4,7 @@
  * leak into it.
  */
 import { expect } from "chai";
-import { type EmulatorState, copyOf, findInvoice, findInvoiceNamed } from "../../../emulator/model";
+import { type EmulatorState, assignmentsAt, copyOf, findInvoice, findInvoiceNamed, findProfile, roleDefinitionsAt, sameName } from "../../../emulator/model";
 import { createSeedState } from "../../../emulator/seed";
 import { applyChange, createMemoryStore } from "../../../emulator/store";
 
@@ -148,5 +148,56 @@ describe("emulator model: the invoice index", () => {
         const account = store.read((s) => s.invoices[1].billingAccountName);
         expect(store.read((s) => findInvoice(s, account, s.invoices[1].name))).to.equal(store.read((s) => s.invoices[1]));
         expect(store.read((s) => findInvoice(s, "another account", s.invoices[1].name))).to.equal(undefined);
+    });
+});
+
+describe("emulator model: the indexes by scope", () => {
+    it("finds profiles, role definitions and role assignments by scope as a scan does, through changes, rollbacks and drafts", () => {
+        const store = fresh();
+        type Scoped = { billingAccountName: string; billingProfileName: string | null };
+        const at = (list: readonly Scoped[], account: string, profile: string | null) =>
+            list.filter((r) => sameName(r.billingAccountName, account) && (profile === null ? r.billingProfileName === null : sameName(r.billingProfileName, profile)));
+        const check = (s: Readonly<EmulatorState>) => {
+            const scopes: Array<[string, string | null]> = s.billingProfiles.map((p) => [p.billingAccountName.toUpperCase(), p.name.toLowerCase()]);
+            for (const a of s.billingAccounts) scopes.push([a.name, null]);
+            scopes.push(["no such account", null], [s.billingAccounts[0].name, "no such profile"]);
+            for (const [account, profile] of scopes) {
+                expect(roleDefinitionsAt(s, account, profile), `definitions at ${account}/${profile}`).to.deep.equal(at(s.roleDefinitions, account, profile));
+                expect(assignmentsAt(s, account, profile), `assignments at ${account}/${profile}`).to.deep.equal(at(s.roleAssignments, account, profile));
+                if (profile !== null) {
+                    const scanned = s.billingProfiles.find((p) => sameName(p.billingAccountName, account) && sameName(p.name, profile));
+                    expect(findProfile(s, account, profile), `profile ${account}/${profile}`).to.equal(scanned);
+                }
+            }
+        };
+        store.read(check);
+        const profile = store.read((s) => s.billingProfiles[0]);
+        const extra = { ...copyOf(store.read((s) => s.roleAssignments.find((a) => a.billingProfileName !== null))!), name: "added" };
+        store.update((d) => {
+            d.roleAssignments.push({ ...extra, billingAccountName: profile.billingAccountName, billingProfileName: profile.name });
+            d.roleDefinitions.splice(1, 1);
+            d.billingProfiles.reverse();
+            check(d);
+        });
+        store.read(check);
+        expect(store.read((s) => assignmentsAt(s, profile.billingAccountName, profile.name).some((a) => a.name === "added"))).to.equal(true);
+        expect(() =>
+            store.update((d) => {
+                d.roleAssignments.length = 0;
+                d.billingProfiles.push({ ...copyOf(d.billingProfiles[0]), name: "ROLLED-BACK" });
+                check(d);
+                throw new Error("halfway");
+            }),
+        ).to.throw("halfway");
+        store.read(check);
+        expect(store.read((s) => findProfile(s, profile.billingAccountName, "rolled-back"))).to.equal(undefined);
+        // A record found through a draft is the draft's: a write to it is logged, and rolled back.
+        expect(() =>
+            store.update((d) => {
+                findProfile(d, profile.billingAccountName, profile.name)!.properties.invoiceEmailOptIn = !profile.properties.invoiceEmailOptIn;
+                throw new Error("undo");
+            }),
+        ).to.throw("undo");
+        expect(store.read((s) => findProfile(s, profile.billingAccountName, profile.name)!.properties.invoiceEmailOptIn)).to.equal(profile.properties.invoiceEmailOptIn);
     });
 });
