@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { OperationId } from "../provider/billing/contract";
 import { billingAccountId, billingProfileId, invoiceId, roleAssignmentId, roleDefinitionId, roleScopeId } from "../provider/billing/paths";
 import type * as s from "../provider/billing/schemas";
-import { targetOf } from "./store/undo";
+import { targetOf } from "./store/drafts";
 
 // ---------------------------------------------------------------------------
 // Settings

@@ -7,6 +7,8 @@
  *   `snapshot`, `close`);
  * - undo.ts: how `update` is all or nothing without copying the state (an
  *   undo log behind a proxy), and how it tells the journal what changed;
+ * - drafts.ts: which stored object each draft stands for (the model's
+ *   indexes are of the stored arrays);
  * - memory.ts: {@link createMemoryStore}, the state in memory only;
  * - file.ts: {@link openFileStore}, the state in a directory as a snapshot
  *   plus a journal (journal.ts, changes.ts), held by a lock (lock.ts), written

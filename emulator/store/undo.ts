@@ -21,14 +21,7 @@
  */
 import type { EmulatorState } from "../model";
 import type { StoreChange } from "./changes";
-
-/** Every draft proxy ever handed out, mapped to the object it stands for. */
-const TARGETS = new WeakMap<object, object>();
-
-/** The object a draft stands for; anything else as it is. Reading the result bypasses the undo log, so never write through it. */
-export function targetOf<T>(value: T): T {
-    return isObject(value) ? ((TARGETS.get(value) as T | undefined) ?? value) : value;
-}
+import { TARGETS } from "./drafts";
 
 export function isObject(v: unknown): v is object {
     return typeof v === "object" && v !== null;
