@@ -279,9 +279,9 @@ export interface MessageSender {
     close(): void;
 }
 
-/** A raw message as nodemailer sends it: its envelope, its Message-ID, its bytes as they are (two pieces, the body never copied). */
+/** A raw message as nodemailer sends it: its envelope, its Message-ID, its bytes as they are (the body's pieces never copied). */
 export function sendMailOptionsOf(message: RawMessage): SendMailOptions {
-    return { envelope: message.envelope as SendMailOptions["envelope"], messageId: message.messageId, raw: Readable.from([message.head, message.body], { objectMode: false }) };
+    return { envelope: message.envelope as SendMailOptions["envelope"], messageId: message.messageId, raw: Readable.from([message.head, ...message.body], { objectMode: false }) };
 }
 
 /** What a transport's `sendMail` gave back, as plain data: it may have crossed from a sending thread. */

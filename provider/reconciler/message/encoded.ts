@@ -21,7 +21,7 @@
  * see from nodemailer.
  */
 import { randomBytes } from "node:crypto";
-import { PassThrough } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import type { SendMailOptions } from "nodemailer";
 import type { InvoiceMessage } from "./index";
 
@@ -43,14 +43,57 @@ function compose(message: SendMailOptions): MimeNodeLike {
     return new MailComposer(message).compile();
 }
 
-/** What a node writes into a message, exactly. */
-function bytesOf(node: MimeNodeLike): Promise<Buffer> {
+/** Size of the pieces a composed message is kept in. */
+const PIECE = 256 * 1024;
+
+/**
+ * What a node writes into a message, exactly, in pieces of about 256 KB:
+ * the composer writes small chunks (a line, a boundary), and one piece per
+ * chunk would be one socket write each; one Buffer for the whole would hold
+ * a large PDF's message twice while it is joined.
+ */
+function piecesOf(node: MimeNodeLike): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
         const out = new PassThrough();
-        const chunks: Buffer[] = [];
-        out.on("data", (c: Buffer | string) => chunks.push(typeof c === "string" ? Buffer.from(c) : c));
-        node.stream(out, {}, (err) => (err ? reject(err) : resolve(Buffer.concat(chunks))));
+        const pieces: Buffer[] = [];
+        let pending: Buffer[] = [];
+        let size = 0;
+        const cut = () => {
+            if (pending.length > 0) pieces.push(pending.length === 1 ? pending[0] : Buffer.concat(pending, size));
+            pending = [];
+            size = 0;
+        };
+        out.on("data", (c: Buffer | string) => {
+            const b = typeof c === "string" ? Buffer.from(c) : c;
+            pending.push(b);
+            size += b.length;
+            if (size >= PIECE) cut();
+        });
+        node.stream(out, {}, (err) => {
+            if (err) return reject(err);
+            cut();
+            resolve(pieces);
+        });
     });
+}
+
+/**
+ * The message with each Buffer attachment handed to the composer as a
+ * stream of 64 KB pieces. Given a Buffer, nodemailer base64-encodes it in
+ * one piece, holding several copies of the whole encoded attachment (a
+ * string, its wrapped lines, their bytes) at once; in pieces it encodes as
+ * it writes, to the same bytes.
+ */
+function streamedAttachments(message: InvoiceMessage): SendMailOptions {
+    if (!message.attachments?.some((a) => Buffer.isBuffer(a.content))) return message;
+    return {
+        ...message,
+        attachments: message.attachments.map((a) => (Buffer.isBuffer(a.content) ? { ...a, content: Readable.from(chunksOf(a.content), { objectMode: false }) } : a)),
+    };
+}
+
+function* chunksOf(bytes: Buffer, size = 64 * 1024): Generator<Buffer> {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
 /** One recipient's message, ready for the SMTP transaction: its envelope and its bytes, in two pieces. */
@@ -59,8 +102,8 @@ export interface RawMessage {
     messageId: string;
     /** The top-level header block and the blank line after it. */
     head: Buffer;
-    /** The invoice's shared body (the same Buffer for each of its recipients). */
-    body: Buffer;
+    /** The invoice's shared body, in pieces (the same Buffers for each of its recipients). */
+    body: readonly Buffer[];
 }
 
 /** An invoice's messages prepared once: the body every recipient's message shares (see the module comment). */
@@ -75,7 +118,7 @@ export interface PreparedInvoice {
     /** The envelope sender nodemailer derives from the message's From. */
     readonly from: string | false;
     /** Everything after the top-level header block and its blank line. */
-    readonly body: Buffer;
+    readonly body: readonly Buffer[];
 }
 
 /** A stand-in for each part when only the top-level headers are composed: they never depend on the parts' bytes. */
@@ -107,11 +150,16 @@ export async function prepareInvoice(message: InvoiceMessage, baseBoundary = ran
         throw new Error("prepareInvoice: only text, HTML and plain attachments can be composed once");
     }
     const probe = { to: "probe@example.invalid", messageId: "<probe@example.invalid>", date: new Date(0), baseBoundary };
-    const whole = await bytesOf(compose({ ...message, ...probe }));
+    const pieces = await piecesOf(compose({ ...streamedAttachments(message), ...probe }));
     const headers = compose({ ...skeletonOf(message), ...probe });
     const head = Buffer.from(headers.buildHeaders() + CRLF2);
-    if (!whole.subarray(0, head.length).equals(head)) throw new Error("prepareInvoice: the header block composed alone differs from the one nodemailer writes");
-    return { headers, from: headers.getEnvelope().from, body: whole.subarray(head.length) };
+    // The header block is far smaller than a piece, so it is the start of the first.
+    const first = pieces[0] ?? Buffer.alloc(0);
+    if (first.length < head.length || !first.subarray(0, head.length).equals(head)) {
+        throw new Error("prepareInvoice: the header block composed alone differs from the one nodemailer writes");
+    }
+    pieces[0] = first.subarray(head.length);
+    return { headers, from: headers.getEnvelope().from, body: pieces };
 }
 
 /** The envelope recipient nodemailer derives from a To of `to` (an IDN domain in its ASCII form, for one). */

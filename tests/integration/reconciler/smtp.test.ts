@@ -27,7 +27,7 @@ describe("reconciler SMTP: TLS required but not offered", () => {
                 envelope: { from: "billing@contoso.com", to: ["ap@contoso.com"] },
                 messageId: "<x@contoso.com>",
                 head: Buffer.from("From: billing@contoso.com\r\nTo: ap@contoso.com\r\nSubject: x\r\n\r\n"),
-                body: Buffer.from("x\r\n"),
+                body: [Buffer.from("x\r\n")],
             }).then(
                 () => undefined,
                 (e: unknown) => e,
