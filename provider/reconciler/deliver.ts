@@ -20,8 +20,9 @@
  *    claim slots)`), in one statement, once `sendConcurrency` of them are
  *    free (so a claim is a batch, not one statement per message, while the
  *    claims still held keep every send slot busy); nothing more is claimed
- *    ahead, so a worker holds at most `2 x sendConcurrency` claims (and as
- *    many PDFs, at most: the document size cap bounds each).
+ *    ahead, so a worker holds at most `2 x sendConcurrency` claims, and
+ *    the PDFs and prepared messages of at most `sendConcurrency + 1`
+ *    invoices (its load slots; the document size cap bounds each).
  * 2. Verdicts may be written together (whatever arrives while a write is in
  *    progress goes into the next transaction), but a message's send slot
  *    stays taken until its own verdict is committed. Batching verdicts never
@@ -125,7 +126,7 @@ class Slots {
     }
 }
 
-/** An invoice being delivered in this pass: its stored facts and encoded message, made once while any claim of it is held. */
+/** An invoice being delivered in this pass: its stored facts and prepared message, made once while any claim of it is held. */
 interface InvoiceWork {
     loaded?: Promise<InvoiceInPass>;
     held: number;
@@ -133,7 +134,7 @@ interface InvoiceWork {
     loadSlot?: boolean;
 }
 
-/** An invoice's stored facts and its message with every part (the PDF too) encoded once, for all its recipients. */
+/** An invoice's stored facts and its message composed once (the PDF encoded once), for all its recipients. */
 interface InvoiceInPass {
     facts: InvoiceFacts;
     /** The prepared message, or why it cannot be had (the profile's message settings are unusable: no sender). */
