@@ -22,6 +22,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderTable } from "../cli/text";
 import { SEED, startEmulator } from "../emulator";
+import { runWhenMain } from "./entry";
 
 const API = "api-version=2024-04-01";
 
@@ -119,9 +120,4 @@ export async function main(argv: string[]): Promise<void> {
     );
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
-        process.stderr.write(`bench/emulator: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exitCode = 1;
-    });
-}
+runWhenMain(module, "emulator", main);

@@ -37,6 +37,7 @@ import { createBillingClient } from "../provider/billing/client";
 import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { startPostgres, type TestPostgres } from "../dev/postgres";
+import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
 const EXTRA_RECIPIENTS = ["ap@contoso.com", "controller@contoso.com"];
@@ -238,9 +239,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
-        process.stderr.write(`bench/ledger: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exitCode = 1;
-    });
-}
+runWhenMain(module, "ledger", main);

@@ -30,6 +30,7 @@ import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { serveLargePdf, startTamperingProxy } from "../tests/support/proxy";
 import { runChild, startSinkChild } from "./reconciler";
+import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
 const MB = 1_000_000;
@@ -129,9 +130,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
-        process.stderr.write(`bench/limits: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exitCode = 1;
-    });
-}
+runWhenMain(module, "limits", main);

@@ -82,6 +82,7 @@ import {
 } from "../dev/pulumi-stack";
 import { TRACE_FILE_ENV, epochMs, readTrace } from "../provider/resources/trace";
 import { breakdownOf, type Breakdown } from "./breakdown";
+import { runWhenMain } from "./entry";
 
 const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
 const MANAGER = "jane@contoso.com";
@@ -361,9 +362,4 @@ async function main(argv: string[]): Promise<void> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
-        process.stderr.write(`bench/pulumi: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-        process.exitCode = 1;
-    });
-}
+runWhenMain(module, "pulumi", main);

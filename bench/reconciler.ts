@@ -43,6 +43,7 @@ import { resolveSettings } from "../provider/config";
 import { invoiceFacts } from "../provider/reconciler/plan";
 import { renderTable } from "../cli/text";
 import type { BaselineManifest } from "./reconciler-baseline";
+import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
 const EXTRA_RECIPIENTS = ["ap@contoso.com", "controller@contoso.com"];
@@ -310,9 +311,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
-        process.stderr.write(`bench/reconciler: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exitCode = 1;
-    });
-}
+runWhenMain(module, "reconciler", main);

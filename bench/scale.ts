@@ -38,6 +38,7 @@ import { parseBillingProfileId } from "../provider/billing/paths";
 import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { runChild, startSinkChild } from "./reconciler";
+import { runWhenMain } from "./entry";
 
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 
@@ -158,9 +159,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).catch((err: unknown) => {
-        process.stderr.write(`bench/scale: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exitCode = 1;
-    });
-}
+runWhenMain(module, "scale", main);

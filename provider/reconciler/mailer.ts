@@ -165,7 +165,7 @@ export function resolveSmtpSettings(input: SmtpSettingsInput): SmtpSettings {
 }
 
 /** A nodemailer error, as far as we read it. */
-export interface SmtpFailure {
+interface SmtpFailure {
     code?: string;
     command?: string;
     response?: string;
@@ -280,30 +280,8 @@ export interface MessageSender {
 }
 
 /** A raw message as nodemailer sends it: its envelope, its Message-ID, its bytes as they are (the body's pieces never copied). */
-export function sendMailOptionsOf(message: RawMessage): SendMailOptions {
+function sendMailOptionsOf(message: RawMessage): SendMailOptions {
     return { envelope: message.envelope as SendMailOptions["envelope"], messageId: message.messageId, raw: Readable.from([message.head, ...message.body], { objectMode: false }) };
-}
-
-/** What a transport's `sendMail` gave back, as plain data: it may have crossed from a sending thread. */
-export interface SendOutcome {
-    info?: { response?: string; messageId?: string; rejected?: string[]; rejectedErrors?: SmtpFailure[] };
-    error?: SmtpFailure;
-}
-
-/** A failure as plain data (an Error's fields do not cross threads on their own). */
-export function failureOf(err: unknown): SmtpFailure {
-    const e = (err ?? {}) as SmtpFailure;
-    return { code: e.code, command: e.command, response: e.response, responseCode: e.responseCode, message: e.message ?? String(err) };
-}
-
-/** The outcome of sending to `to`: what the server said, or the classified failure (thrown). */
-export function sentInfoOf(outcome: SendOutcome, to: string | undefined, messageId: string): SentInfo {
-    if (outcome.error) throw classifySmtpError(outcome.error, to);
-    const info = outcome.info ?? {};
-    if (info.rejected && info.rejected.length > 0) {
-        throw classifySmtpError(info.rejectedErrors?.[0] ?? { response: `recipient rejected: ${String(info.rejected[0])}`, responseCode: 550, command: "RCPT TO" }, to);
-    }
-    return { response: (info.response ?? "").trim(), messageId: info.messageId ?? messageId };
 }
 
 /** The SMTP sender: one pooled nodemailer transport. */
@@ -319,13 +297,17 @@ export class Mailer implements MessageSender {
      * (per-message) or {@link ConfigurationError} (every message would fail).
      */
     async send(message: RawMessage): Promise<SentInfo> {
-        let outcome: SendOutcome;
+        const to = message.envelope.to.length === 1 ? message.envelope.to[0] : undefined;
+        let info: { response?: string; messageId?: string; rejected?: unknown[]; rejectedErrors?: unknown[] };
         try {
-            outcome = { info: (await this.transporter.sendMail(sendMailOptionsOf(message))) as SendOutcome["info"] };
+            info = (await this.transporter.sendMail(sendMailOptionsOf(message))) as typeof info;
         } catch (err) {
-            outcome = { error: failureOf(err) };
+            throw classifySmtpError(err, to);
         }
-        return sentInfoOf(outcome, message.envelope.to.length === 1 ? message.envelope.to[0] : undefined, message.messageId);
+        if (info.rejected && info.rejected.length > 0) {
+            throw classifySmtpError(info.rejectedErrors?.[0] ?? { response: `recipient rejected: ${String(info.rejected[0])}`, responseCode: 550, command: "RCPT TO" }, to);
+        }
+        return { response: (info.response ?? "").trim(), messageId: info.messageId ?? message.messageId };
     }
 
     close(): void {

@@ -96,7 +96,7 @@ function* chunksOf(bytes: Buffer, size = 64 * 1024): Generator<Buffer> {
     for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
-/** One recipient's message, ready for the SMTP transaction: its envelope and its bytes, in two pieces. */
+/** One recipient's message, ready for the SMTP transaction: its envelope, and its bytes as its own header block and the invoice's shared body. */
 export interface RawMessage {
     envelope: { from: string | false; to: string[] };
     messageId: string;
