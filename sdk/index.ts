@@ -13,6 +13,7 @@
  * Azure with `DefaultAzureCredential`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { openTraceWindow } from "./construct";
 import { emailInvoiceSettingProvider, invoiceManagerAssignmentProvider } from "./shims";
 
 /** The module part of our resource type tokens: `pulumi-nodejs:dynamic/azure-email-invoicing:<Type>`. */
@@ -57,7 +58,15 @@ export class EmailInvoiceSetting extends pulumi.dynamic.Resource {
     declare public readonly providerVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: EmailInvoiceSettingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(emailInvoiceSettingProvider, name, emailInvoiceSettingProps(args), opts, MODULE, "EmailInvoiceSetting");
+        // Pulumi's per-promise debugging traces are skipped while it runs (construct.ts).
+        const traces = openTraceWindow();
+        try {
+            super(emailInvoiceSettingProvider, name, emailInvoiceSettingProps(args), opts, MODULE, "EmailInvoiceSetting");
+        } catch (err) {
+            throw traces.failed(err, new.target);
+        } finally {
+            traces.end();
+        }
     }
 }
 
@@ -108,7 +117,15 @@ export class InvoiceManagerAssignment extends pulumi.dynamic.Resource {
     declare public readonly providerVersion: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: InvoiceManagerAssignmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(invoiceManagerAssignmentProvider, name, invoiceManagerAssignmentProps(args), opts, MODULE, "InvoiceManagerAssignment");
+        // Pulumi's per-promise debugging traces are skipped while it runs (construct.ts).
+        const traces = openTraceWindow();
+        try {
+            super(invoiceManagerAssignmentProvider, name, invoiceManagerAssignmentProps(args), opts, MODULE, "InvoiceManagerAssignment");
+        } catch (err) {
+            throw traces.failed(err, new.target);
+        } finally {
+            traces.end();
+        }
     }
 }
 

@@ -14,6 +14,7 @@
  * plugin (see "Moving a stack to the plugin" in the README).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { openTraceWindow } from "./construct";
 import {
     MODULE,
     emailInvoiceSettingProps,
@@ -40,7 +41,15 @@ function withDynamicAlias(type: string, opts: pulumi.CustomResourceOptions | und
 export interface EmailInvoiceSetting extends OutputsOf<DynamicEmailInvoiceSetting> {}
 export class EmailInvoiceSetting extends pulumi.CustomResource {
     constructor(name: string, args: EmailInvoiceSettingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(`${PACKAGE}:index:EmailInvoiceSetting`, name, emailInvoiceSettingProps(args), withDynamicAlias("EmailInvoiceSetting", opts));
+        // Pulumi's per-promise debugging traces are skipped while it runs (construct.ts).
+        const traces = openTraceWindow();
+        try {
+            super(`${PACKAGE}:index:EmailInvoiceSetting`, name, emailInvoiceSettingProps(args), withDynamicAlias("EmailInvoiceSetting", opts));
+        } catch (err) {
+            throw traces.failed(err, new.target);
+        } finally {
+            traces.end();
+        }
     }
 }
 
@@ -48,6 +57,14 @@ export class EmailInvoiceSetting extends pulumi.CustomResource {
 export interface InvoiceManagerAssignment extends OutputsOf<DynamicInvoiceManagerAssignment> {}
 export class InvoiceManagerAssignment extends pulumi.CustomResource {
     constructor(name: string, args: InvoiceManagerAssignmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(`${PACKAGE}:index:InvoiceManagerAssignment`, name, invoiceManagerAssignmentProps(args), withDynamicAlias("InvoiceManagerAssignment", opts));
+        // Pulumi's per-promise debugging traces are skipped while it runs (construct.ts).
+        const traces = openTraceWindow();
+        try {
+            super(`${PACKAGE}:index:InvoiceManagerAssignment`, name, invoiceManagerAssignmentProps(args), withDynamicAlias("InvoiceManagerAssignment", opts));
+        } catch (err) {
+            throw traces.failed(err, new.target);
+        } finally {
+            traces.end();
+        }
     }
 }
