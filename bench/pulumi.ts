@@ -47,7 +47,8 @@
  * `AZURE_EMAIL_INVOICING_TRACE_FILE`, so its process writes a trace
  * (provider/resources/trace.ts), and a second table breaks each operation's
  * wall time down: in the provider, on the wire, in the engine
- * (bench/breakdown.ts).
+ * (bench/breakdown.ts), with the CPU the emulator spent serving it (it stands
+ * in for Azure, but on the same cores as the engine and the provider).
  *
  * The least number of billing API calls each operation needs, printed beside
  * the measured ones, per profile (one setting and one assignment):
@@ -109,6 +110,8 @@ interface Measured {
     calls: RequestLogEntry[];
     /** The dynamic provider, first cycle: where the time went. */
     breakdown?: Breakdown;
+    /** CPU the emulator (this process, otherwise idle while the CLI runs) spent serving the operation, first cycle. */
+    emulatorCpuMs?: number;
 }
 
 const LABELS = ["up (create)", "preview (no change)", "refresh", "destroy"] as const;
@@ -208,14 +211,16 @@ async function main(argv: string[]): Promise<void> {
                 stacks[mode].setEnv({ [TRACE_FILE_ENV]: traced ? traceFile : undefined });
                 process.stderr.write(`[bench] cycle ${cycle + 1}/${repeat}: ${label} (${mode})...`);
                 const start = epochMs();
+                const cpu = process.cpuUsage();
                 const r = await run(stacks[mode]);
+                const used = process.cpuUsage(cpu);
                 const end = epochMs();
                 const ms = end - start;
                 process.stderr.write(` ${seconds(ms)} s\n`);
                 if (r.code !== 0) throw new Error(`${label} (${mode}) exited ${r.code}:\n${r.output}`);
                 const log = (await adminCall(emulator.url, "GET", "requests")).value as RequestLogEntry[];
                 results[label][mode].ms.push(ms);
-                if (cycle === 0) results[label][mode].calls = log;
+                if (cycle === 0) Object.assign(results[label][mode], { calls: log, emulatorCpuMs: (used.user + used.system) / 1000 });
                 if (traced) results[label][mode].breakdown = breakdownOf(readTrace(traceFile), { start, end });
             }
         };
@@ -299,6 +304,7 @@ async function main(argv: string[]): Promise<void> {
                         "in the engine (s)",
                         "floor (s)",
                         "provider CPU (s)",
+                        "emulator CPU (s)",
                         "provider calls (mean ms)",
                         "requests (mean ms)",
                         "TCP connections",
@@ -306,7 +312,7 @@ async function main(argv: string[]): Promise<void> {
                     labels.map((label) => {
                         const r = results[label];
                         const b = r.ours.breakdown;
-                        if (!b) return [label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"];
+                        if (!b) return [label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"];
                         const calls = [...b.calls].map(([m, c]) => `${m} ${c.count} (${c.meanMs.toFixed(0)})`).join(", ") || "none";
                         return [
                             label,
@@ -317,12 +323,13 @@ async function main(argv: string[]): Promise<void> {
                             part(b.engineMs, b.wallMs),
                             has("noop") ? seconds(r.noop.ms[0]) : "-",
                             seconds(b.providerCpuMs),
+                            seconds(r.ours.emulatorCpuMs ?? 0),
                             calls,
                             b.requests.count ? `${b.requests.count} (${b.requests.meanMs.toFixed(1)})` : "0",
                             String(new Set(r.ours.calls.map((c) => c.connection)).size),
                         ];
                     }),
-                    { rightAlign: [1, 2, 3, 4, 5, 6, 7, 9, 10] },
+                    { rightAlign: [1, 2, 3, 4, 5, 6, 7, 8, 10, 11] },
                 ),
             );
             out.push("");
