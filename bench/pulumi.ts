@@ -5,9 +5,12 @@
  *
  *     node dist/bench/pulumi.js [--profiles 100] [--repeat 3]
  *         [--modes dynamic,plugin,noop] [--operations up,preview,refresh,destroy]
- *         [--skip-checkpoints]
+ *         [--skip-checkpoints] [--pad 448]
  *
- * `--modes` runs a subset of the three stacks (the ratios need `noop`);
+ * `--modes` runs a subset of the stacks (the ratios need `noop`), or adds
+ * `padded`: the no-op resources with one more input of `--pad` characters,
+ * so that their state is as large as ours (448 gives 3,644 bytes per
+ * resource; ours is 3,643), which shows what of our time is the state's size;
  * `--operations` a subset of the cycle (up always runs: the others need what
  * it creates). `--skip-checkpoints` runs every stack with
  * `PULUMI_SKIP_CHECKPOINTS=true`: the engine then writes the state once, at
@@ -87,16 +90,17 @@ import { runWhenMain } from "./entry";
 
 const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
 const MANAGER = "jane@contoso.com";
-type Mode = "ours" | "plugin" | "noop";
-const MODES: readonly Mode[] = ["ours", "plugin", "noop"];
-const MODE_LABEL: Record<Mode, string> = { ours: "dynamic", plugin: "plugin", noop: "no-op floor" };
+type Mode = "ours" | "plugin" | "noop" | "padded";
+const MODES: readonly Mode[] = ["ours", "plugin", "noop", "padded"];
+const MODE_LABEL: Record<Mode, string> = { ours: "dynamic", plugin: "plugin", noop: "no-op floor", padded: "padded floor" };
 /** The names `--modes` takes. */
-const MODE_FLAG: Record<string, Mode> = { dynamic: "ours", plugin: "plugin", noop: "noop" };
+const MODE_FLAG: Record<string, Mode> = { dynamic: "ours", plugin: "plugin", noop: "noop", padded: "padded" };
 /** Which state entries are the stack's 2N resources, per mode. */
 const OF_MODE: Record<Mode, (r: StateResource) => boolean> = {
     ours: (r) => r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE,
     plugin: (r) => r.type === PLUGIN_SETTING_TYPE || r.type === PLUGIN_ASSIGNMENT_TYPE,
     noop: (r) => r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
+    padded: (r) => r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
 };
 
 /** The Pulumi version of the engine measured: the CLI is built at the @pulumi/pulumi pin (scripts/pulumi/README.md). */
@@ -142,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
             modes: { type: "string", default: "dynamic,plugin,noop" },
             operations: { type: "string", default: "up,preview,refresh,destroy" },
             "skip-checkpoints": { type: "boolean", default: false },
+            pad: { type: "string", default: "448" },
         },
         strict: true,
     });
@@ -149,6 +154,8 @@ async function main(argv: string[]): Promise<void> {
     const repeat = Number(values.repeat);
     if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error("--profiles must be 1..1000");
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error("--repeat must be 1..20");
+    const pad = Number(values.pad);
+    if (!Number.isInteger(pad) || pad < 1 || pad > 100_000) throw new Error("--pad must be 1..100000 (characters of the padded floor's extra input)");
     const modes = parseList("modes", values.modes, MODE_FLAG, MODES);
     const labels = parseList("operations", values.operations, OPERATION_FLAG, LABELS);
     if (!labels.includes("up (create)")) throw new Error("--operations must include up: the other operations need the resources it creates");
@@ -164,7 +171,7 @@ async function main(argv: string[]): Promise<void> {
     /** Profiles of one stack's own: none is shared, so no stack adopts or deletes another's assignment. */
     const newProfiles = async (mode: Mode) => {
         // Same length as the emulator's EX0001-MCA-BP, so the state compares byte for byte.
-        if (mode === "noop") return Array.from({ length: n }, (_, i) => `NO${String(i + 1).padStart(4, "0")}-MCA-BP`);
+        if (mode === "noop" || mode === "padded") return Array.from({ length: n }, (_, i) => `NO${String(i + 1).padStart(4, "0")}-MCA-BP`);
         let names: string[] = [];
         while (names.length < n) {
             const count = Math.min(1000, n - names.length);
@@ -190,7 +197,9 @@ async function main(argv: string[]): Promise<void> {
                 },
             });
             stacks[mode] = stack;
-            await stack.config("mode", mode);
+            // The padded floor is the no-op program with one more input, of `--pad` characters.
+            await stack.config("mode", mode === "padded" ? "noop" : mode);
+            if (mode === "padded") await stack.config("pad", String(pad));
             await stack.config("billingAccountName", account);
             const seeding = Date.now();
             const profiles = await newProfiles(mode);
@@ -200,7 +209,7 @@ async function main(argv: string[]): Promise<void> {
         }
 
         const results = {} as Record<Label, Record<Mode, Measured>>;
-        for (const l of LABELS) results[l] = { ours: { ms: [], calls: [] }, plugin: { ms: [], calls: [] }, noop: { ms: [], calls: [] } };
+        for (const l of LABELS) results[l] = { ours: { ms: [], calls: [] }, plugin: { ms: [], calls: [] }, noop: { ms: [], calls: [] }, padded: { ms: [], calls: [] } };
         const traceFile = path.join(traceDir, "trace.jsonl");
         /** Runs one operation on each stack in turn; keeps the request log (and the dynamic provider's trace) of the first cycle. */
         const measure = async (label: Label, cycle: number, run: (s: TestStack) => Promise<CommandResult>) => {
@@ -267,11 +276,17 @@ async function main(argv: string[]): Promise<void> {
         /** A time with its share per resource beside it: "20.3 (101)", seconds and ms/resource. */
         const timed = (ms: number) => `${seconds(ms)} (${(ms / resources).toFixed(0)})`;
         const apiModes = (["ours", "plugin"] as const).filter(has);
+        /** The ratios printed: each stack that calls the API to each floor run, and the padded floor to the floor. */
+        const ratioPairs: [Mode, Mode][] = [
+            ...(has("noop") ? apiModes.map((m): [Mode, Mode] => [m, "noop"]) : []),
+            ...(has("noop") && has("padded") ? [["padded", "noop"] as [Mode, Mode]] : []),
+            ...(has("padded") ? apiModes.map((m): [Mode, Mode] => [m, "padded"]) : []),
+        ];
         const rows = labels.map((label) => {
             const r = results[label];
             const cells: string[] = [label];
             for (const mode of modes) cells.push(timed(median(r[mode].ms)));
-            if (has("noop")) for (const mode of apiModes) cells.push(ratio(median(r[mode].ms), median(r.noop.ms)));
+            for (const [x, floor] of ratioPairs) cells.push(ratio(median(r[x].ms), median(r[floor].ms)));
             for (const mode of apiModes) {
                 const calls = r[mode].calls;
                 cells.push(`${calls.length} (${calls.filter((c) => c.method !== "GET").length})`);
@@ -283,7 +298,7 @@ async function main(argv: string[]): Promise<void> {
         const headers = [
             "operation",
             ...modes.map((m) => `${MODE_LABEL[m]}, s (ms/resource)`),
-            ...(has("noop") ? apiModes.map((m) => `${MODE_LABEL[m]} / floor`) : []),
+            ...ratioPairs.map(([x, floor]) => `${MODE_LABEL[x]} / ${floor === "noop" ? "floor" : MODE_LABEL[floor]}`),
             ...apiModes.map((m) => `billing API calls, ${MODE_LABEL[m]} (writes)`),
             ...apiModes.map((m) => `calls/resource: ${MODE_LABEL[m]}`),
             ...(apiModes.length ? ["least needed"] : []),
