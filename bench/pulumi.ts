@@ -95,12 +95,13 @@ const MODES: readonly Mode[] = ["ours", "plugin", "noop", "padded"];
 const MODE_LABEL: Record<Mode, string> = { ours: "dynamic", plugin: "plugin", noop: "no-op floor", padded: "padded floor" };
 /** The names `--modes` takes. */
 const MODE_FLAG: Record<string, Mode> = { dynamic: "ours", plugin: "plugin", noop: "noop", padded: "padded" };
+const isNoop = (r: StateResource) => r.type.startsWith("pulumi-nodejs:dynamic/bench:");
 /** Which state entries are the stack's 2N resources, per mode. */
 const OF_MODE: Record<Mode, (r: StateResource) => boolean> = {
     ours: (r) => r.type === SETTING_TYPE || r.type === ASSIGNMENT_TYPE,
     plugin: (r) => r.type === PLUGIN_SETTING_TYPE || r.type === PLUGIN_ASSIGNMENT_TYPE,
-    noop: (r) => r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
-    padded: (r) => r.type.startsWith("pulumi-nodejs:dynamic/bench:"),
+    noop: isNoop,
+    padded: isNoop,
 };
 
 /** The Pulumi version of the engine measured: the CLI is built at the @pulumi/pulumi pin (scripts/pulumi/README.md). */

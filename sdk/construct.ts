@@ -31,9 +31,9 @@ export interface TraceWindow {
     failed(err: unknown, ctor: Function): unknown;
 }
 
-export function openTraceWindow(env: NodeJS.ProcessEnv = process.env): TraceWindow {
+export function openTraceWindow(): TraceWindow {
     const limit = Error.stackTraceLimit;
-    const quiet = !env[PROMISE_LEAKS_ENV];
+    const quiet = !process.env[PROMISE_LEAKS_ENV];
     if (quiet) Error.stackTraceLimit = 0;
     let open = quiet;
     const end = () => {

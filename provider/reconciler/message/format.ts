@@ -17,15 +17,14 @@ export interface Money {
     currency: string | null;
 }
 
-const cache = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();
+/** Formats, and answers about currency codes, by key: building either costs more than the formatting. */
+const cache = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat | boolean>();
 
-function cached<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => T): T {
-    let f = cache.get(key) as T | undefined;
-    if (!f) {
-        f = make();
-        cache.set(key, f);
-    }
-    return f;
+function cached<T extends Intl.DateTimeFormat | Intl.NumberFormat | boolean>(key: string, make: () => T): T {
+    if (cache.has(key)) return cache.get(key) as T;
+    const value = make();
+    cache.set(key, value);
+    return value;
 }
 
 /** Dates are calendar days in UTC, as Azure's billing dates are meant: 2024-06-01T17:32:28Z is 1 June everywhere. */
@@ -53,24 +52,18 @@ export function formatPeriod(locale: string, start: string | null | undefined, e
     return `${a ? dayFormat(locale).format(a) : MISSING} – ${b ? dayFormat(locale).format(b) : MISSING}`;
 }
 
-/** Currency codes already asked about: building a currency format to find out costs more than the formatting. */
-const currencies = new Map<string, boolean>();
-
 /** True for an ISO 4217 code `Intl` knows (Azure's currency is free text in the schema). */
 function knownCurrency(currency: string): boolean {
     if (!/^[A-Za-z]{3}$/.test(currency)) return false;
-    let known = currencies.get(currency);
-    if (known === undefined) {
+    // Three letters: at most 17,576 answers kept.
+    return cached(`currency|${currency}`, () => {
         try {
             new Intl.NumberFormat("en", { style: "currency", currency });
-            known = true;
+            return true;
         } catch {
-            known = false;
+            return false;
         }
-        // Three letters: at most 17,576 entries.
-        currencies.set(currency, known);
-    }
-    return known;
+    });
 }
 
 /**
