@@ -13,6 +13,7 @@
  * Azure with `DefaultAzureCredential`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { OUTPUT_FROM_ID } from "../provider/resources/stored";
 import { openTraceWindow } from "./construct";
 import { emailInvoiceSettingProvider, invoiceManagerAssignmentProvider } from "./shims";
 
@@ -67,6 +68,7 @@ export class EmailInvoiceSetting extends pulumi.dynamic.Resource {
         } finally {
             traces.end();
         }
+        setOutputFromId(this, "EmailInvoiceSetting");
     }
 }
 
@@ -126,13 +128,26 @@ export class InvoiceManagerAssignment extends pulumi.dynamic.Resource {
         } finally {
             traces.end();
         }
+        setOutputFromId(this, "InvoiceManagerAssignment");
     }
+}
+
+/**
+ * Sets the output that is the resource id itself (`billingProfileId`,
+ * `billingRoleAssignmentId`) from `id`, after Pulumi's constructor. The
+ * dynamic provider does not store it (provider/resources/stored.ts); every
+ * class, the plugin's too, sets it this way, so a stack moved from one to the
+ * other has it at once.
+ */
+export function setOutputFromId(resource: pulumi.CustomResource, kind: keyof typeof OUTPUT_FROM_ID): void {
+    (resource as unknown as Record<string, unknown>)[OUTPUT_FROM_ID[kind]] = resource.id;
 }
 
 /**
  * The properties a resource registers: its inputs, and each output as
  * `undefined` so that Pulumi gives the object an output property of that
- * name. Shared by these classes and the provider plugin's (sdk/plugin.ts).
+ * name (all but the one set from the id, {@link setOutputFromId}). Shared by
+ * these classes and the provider plugin's (sdk/plugin.ts).
  */
 export function emailInvoiceSettingProps(args: EmailInvoiceSettingArgs): pulumi.Inputs {
     return {
@@ -142,7 +157,6 @@ export function emailInvoiceSettingProps(args: EmailInvoiceSettingArgs): pulumi.
         billingProfileName: args.billingProfileName,
         enabled: args.enabled,
         additionalRecipients: args.additionalRecipients ?? [],
-        billingProfileId: undefined,
         billingProfileDisplayName: undefined,
         priorEnabled: undefined,
         priorAdditionalRecipients: undefined,
@@ -163,7 +177,6 @@ export function invoiceManagerAssignmentProps(args: InvoiceManagerAssignmentArgs
         principalSource: undefined,
         roleDefinitionId: undefined,
         billingRoleAssignmentName: undefined,
-        billingRoleAssignmentId: undefined,
         createdOn: undefined,
         adopted: undefined,
         providerVersion: undefined,

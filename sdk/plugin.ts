@@ -19,6 +19,7 @@ import {
     MODULE,
     emailInvoiceSettingProps,
     invoiceManagerAssignmentProps,
+    setOutputFromId,
     type EmailInvoiceSetting as DynamicEmailInvoiceSetting,
     type EmailInvoiceSettingArgs,
     type InvoiceManagerAssignment as DynamicInvoiceManagerAssignment,
@@ -50,6 +51,7 @@ export class EmailInvoiceSetting extends pulumi.CustomResource {
         } finally {
             traces.end();
         }
+        setOutputFromId(this, "EmailInvoiceSetting");
     }
 }
 
@@ -66,5 +68,6 @@ export class InvoiceManagerAssignment extends pulumi.CustomResource {
         } finally {
             traces.end();
         }
+        setOutputFromId(this, "InvoiceManagerAssignment");
     }
 }

@@ -19,6 +19,7 @@ import { ConfigurationError } from "../errors";
 import { containsUnknown, type CheckResult, type DiffResult } from "../resources/common";
 import type { InputIssue } from "../errors";
 import { RESOURCES, type ResourceKind } from "../resources/registry";
+import { withOutputFromId } from "../resources/stored";
 import { kindOfToken } from "./schema";
 
 /** One entry of a detailed diff: how the property at a path changes, and whether that replaces the resource. */
@@ -160,14 +161,18 @@ export class PluginProvider {
         id: string,
         props: Record<string, unknown>,
     ): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> } | undefined> {
-        return RESOURCES[kindOfUrn(urn)].read(this.billing(), id, props);
+        const kind = kindOfUrn(urn);
+        return RESOURCES[kind].read(this.billing(), id, withOutputFromId(kind, id, props));
     }
 
-    update(urn: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<Record<string, unknown>> {
-        return RESOURCES[kindOfUrn(urn)].update(this.billing(), olds, news);
+    /** `olds` may lack the output that is the resource id: a stack moved from the dynamic provider (stored.ts). */
+    update(urn: string, id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<Record<string, unknown>> {
+        const kind = kindOfUrn(urn);
+        return RESOURCES[kind].update(this.billing(), withOutputFromId(kind, id, olds), news);
     }
 
-    remove(urn: string, props: Record<string, unknown>): Promise<void> {
-        return RESOURCES[kindOfUrn(urn)].remove(this.billing(), props);
+    remove(urn: string, id: string, props: Record<string, unknown>): Promise<void> {
+        const kind = kindOfUrn(urn);
+        return RESOURCES[kind].remove(this.billing(), withOutputFromId(kind, id, props));
     }
 }

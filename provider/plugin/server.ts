@@ -180,13 +180,13 @@ export function serviceImplementation(provider: PluginProvider, env: Record<stri
         },
         update(call: Call<provproto.UpdateRequest>, callback: Callback<provproto.UpdateResponse>) {
             answer(callback, async () => {
-                const outs = await provider.update(call.request.getUrn(), plain(call.request.getOlds()), plain(call.request.getNews()));
+                const outs = await provider.update(call.request.getUrn(), call.request.getId(), plain(call.request.getOlds()), plain(call.request.getNews()));
                 return new provproto.UpdateResponse().setProperties(struct(outs));
             });
         },
         delete(call: Call<provproto.DeleteRequest>, callback: Callback<emptyTypes.Empty>) {
             answer(callback, async () => {
-                await provider.remove(call.request.getUrn(), plain(call.request.getProperties()));
+                await provider.remove(call.request.getUrn(), call.request.getId(), plain(call.request.getProperties()));
                 return new emptyproto.Empty();
             });
         },

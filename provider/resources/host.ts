@@ -20,6 +20,7 @@ import { resolveSettings, settingsFromEnvironment, settingsFromStackConfig, type
 import { ConfigurationError } from "../errors";
 import { SHIM_ABI } from "./abi";
 import { RESOURCES, type ResourceKind } from "./registry";
+import { withOutputFromId, withoutOutputFromId } from "./stored";
 
 export type { ResourceKind };
 
@@ -71,6 +72,10 @@ export function host(kind: ResourceKind, abi: number) {
             `this stack names a resource kind '${kind}' that this installation does not have (it has ${Object.keys(RESOURCES).join(", ")}): install the azure-email-invoicing version that wrote the stack`,
         );
     }
+    // The output that is the resource id is not stored (stored.ts): left out of what is
+    // returned, put back into what the handlers are given.
+    const stored = (outs: Record<string, unknown>) => withoutOutputFromId(kind, outs);
+    const recorded = (id: string, props: Record<string, unknown>) => withOutputFromId(kind, id, props);
     const provider = {
         /** Needs only `config.get` of Pulumi's request (tests pass a plain getter). */
         async configure(req: { config: Pick<dynamic.Config, "get"> }): Promise<void> {
@@ -88,19 +93,27 @@ export function host(kind: ResourceKind, abi: number) {
             return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace ?? false };
         },
         async create(inputs: Record<string, unknown>) {
-            return impl.create(client(), inputs);
+            try {
+                const r = await impl.create(client(), inputs);
+                return { id: r.id, outs: stored(r.outs) };
+            } catch (err) {
+                // A write that may have applied: Pulumi records the error's properties as the resource's state.
+                const partial = err as { properties?: Record<string, unknown> } | null;
+                if (partial && typeof partial === "object" && partial.properties) partial.properties = stored(partial.properties);
+                throw err;
+            }
         },
         async read(id: string, props?: Record<string, unknown>) {
-            const r = await impl.read(client(), id, props ?? {});
+            const r = await impl.read(client(), id, recorded(id, props ?? {}));
             // No id tells Pulumi the resource no longer exists.
             if (!r) return {};
-            return r.inputs ? { id: r.id, props: r.props, inputs: r.inputs } : { id: r.id, props: r.props };
+            return r.inputs ? { id: r.id, props: stored(r.props), inputs: r.inputs } : { id: r.id, props: stored(r.props) };
         },
-        async update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
-            return { outs: await impl.update(client(), olds, news) };
+        async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
+            return { outs: stored(await impl.update(client(), recorded(id, olds), news)) };
         },
-        async delete(_id: string, props: Record<string, unknown>) {
-            await impl.remove(client(), props);
+        async delete(id: string, props: Record<string, unknown>) {
+            await impl.remove(client(), recorded(id, props));
         },
     } satisfies Required<dynamic.ResourceProvider>;
     const trace = tracer();

@@ -76,11 +76,20 @@ describe("e2e: moving a stack from the dynamic provider to the plugin", function
         expect(String(after.get("emails")!.provider)).to.match(/::pulumi:providers:azure-email-invoicing::default/);
         expect(after.get("emails")!.inputs).to.not.have.property("__provider");
 
+        // The dynamic provider did not store the outputs that are the resource ids; the classes read them from the ids.
+        expect(after.get("emails")!.outputs).to.not.have.property("billingProfileId");
+        const outputs = () => stack.exportState().then(({ deployment }) => deployment.resources!.find((r) => r.type === "pulumi:pulumi:Stack")!.outputs);
+        expect(await outputs()).to.deep.include({ billingProfileId: after.get("emails")!.id, assignmentId: after.get("manager")!.id });
+
         const refresh = await stack.refreshApply();
         expect(refresh.code, stack.transcript()).to.equal(0);
         const { text } = await stack.exportState();
         expect(text).to.not.include("__provider");
         expect(text).to.not.include("pulumi-nodejs");
+        // The plugin's read, on the dynamic provider's state, records them: its schema declares them for every language.
+        const refreshed = await stack.ourResources();
+        expect(refreshed.get("emails")!.outputs).to.have.property("billingProfileId", refreshed.get("emails")!.id);
+        expect(refreshed.get("manager")!.outputs).to.have.property("billingRoleAssignmentId", refreshed.get("manager")!.id);
     });
 
     it("a secret input stays secret through the plugin's reads: ciphertext in inputs and outputs, the email nowhere in plain text", async () => {

@@ -70,6 +70,18 @@ describe("e2e: stack config, adoption and secrets", function () {
         expect(manager.outputs!.billingRoleAssignmentName).to.equal(portalAssignment);
     });
 
+    it("the state does not hold the outputs that are the resource ids; the program reads them, equal to the ids", async () => {
+        const resources = await stack.ourResources();
+        const emails = resources.get("emails")!;
+        const manager = resources.get("manager")!;
+        expect(emails.outputs).to.not.have.property("billingProfileId");
+        expect(manager.outputs).to.not.have.property("billingRoleAssignmentId");
+        expect(emails.id).to.equal(`/providers/Microsoft.Billing/billingAccounts/${ops.billingAccountName}/billingProfiles/${ops.billingProfileName}`);
+        expect(manager.id).to.match(new RegExp(`/billingRoleAssignments/${portalAssignment}$`));
+        const root = (await stack.exportState()).deployment.resources!.find((r) => r.type === "pulumi:pulumi:Stack")!;
+        expect(root.outputs).to.deep.include({ billingProfileId: emails.id, assignmentId: manager.id });
+    });
+
     it("a secret input stays secret: the state holds ciphertext, not the manager's email", async () => {
         const manager = (await stack.ourResources()).get("manager")!;
         for (const side of ["inputs", "outputs"] as const) {

@@ -30,6 +30,7 @@ if (config.getBoolean("setting") !== false) {
     exports.enabled = setting.enabled;
     exports.additionalRecipients = setting.additionalRecipients;
     exports.providerVersion = setting.providerVersion;
+    exports.billingProfileId = setting.billingProfileId;
 }
 
 const manager = config.get("manager");
@@ -40,4 +41,5 @@ if (manager) {
         userEmailAddress: config.getBoolean("managerSecret") ? pulumi.secret(manager) : manager,
     });
     exports.assignment = assignment.billingRoleAssignmentName;
+    exports.assignmentId = assignment.billingRoleAssignmentId;
 }
