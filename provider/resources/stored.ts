@@ -4,9 +4,9 @@
  * profile's ARM id, `billingRoleAssignmentId` the assignment's). The SDK
  * classes (sdk/index.ts) set it from the id; the host (host.ts) leaves it out
  * of what it returns and puts it back, from the id, into what it is given, so
- * the handlers see every output. Storing it would put the same 200 to 300
- * characters in the state twice more per resource, and the engine rewrites
- * the whole checkpoint after every step.
+ * the handlers see every output. Storing it would repeat the id's 190 to 260
+ * characters in every resource's state, and the engine rewrites the whole
+ * checkpoint after every step.
  *
  * The provider plugin stores it: its schema declares it, and every language's
  * SDK reads it from the engine.
