@@ -234,6 +234,17 @@ export class TestStack {
         return { text: r.stdout, deployment: (JSON.parse(r.stdout) as { deployment: Deployment }).deployment };
     }
 
+    /** `pulumi stack import` of `deployment` (as `exportState` gave it, changed or not). */
+    async importState(deployment: Deployment): Promise<void> {
+        const file = path.join(this.root, "import.json");
+        fs.writeFileSync(file, JSON.stringify({ version: 3, deployment }));
+        try {
+            await this.must(["stack", "import", "--file", file, ...this.stackArgs()]);
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
+    }
+
     /** The resources of our two types in the state, by name. */
     async ourResources(): Promise<Map<string, StateResource>> {
         const { deployment } = await this.exportState();

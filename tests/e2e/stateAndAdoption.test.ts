@@ -82,6 +82,27 @@ describe("e2e: stack config, adoption and secrets", function () {
         expect(root.outputs).to.deep.include({ billingProfileId: emails.id, assignmentId: manager.id });
     });
 
+    it("state an earlier version wrote, holding the id outputs, passes the scheduled drift check, and the next refresh drops them", async () => {
+        const { deployment } = await stack.exportState();
+        for (const r of deployment.resources!) {
+            if (r.urn.endsWith("::emails")) r.outputs!.billingProfileId = r.id;
+            if (r.urn.endsWith("::manager")) r.outputs!.billingRoleAssignmentId = r.id;
+        }
+        await stack.importState(deployment);
+        const older = await stack.ourResources();
+        expect(older.get("emails")!.outputs).to.have.property("billingProfileId", older.get("emails")!.id);
+        expect(older.get("manager")!.outputs).to.have.property("billingRoleAssignmentId", older.get("manager")!.id);
+
+        const drift = await stack.driftCheck();
+        expect(drift.code, stack.transcript()).to.equal(0);
+        const refresh = await stack.refreshApply();
+        expect(refresh.code, stack.transcript()).to.equal(0);
+        const after = await stack.ourResources();
+        expect(after.get("emails")!.outputs).to.not.have.property("billingProfileId");
+        expect(after.get("manager")!.outputs).to.not.have.property("billingRoleAssignmentId");
+        expect(after.get("manager")!.outputs!.billingRoleAssignmentName).to.equal(portalAssignment);
+    });
+
     it("a secret input stays secret: the state holds ciphertext, not the manager's email", async () => {
         const manager = (await stack.ourResources()).get("manager")!;
         for (const side of ["inputs", "outputs"] as const) {
