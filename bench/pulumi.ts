@@ -210,7 +210,7 @@ async function main(argv: string[]): Promise<void> {
         }
 
         const results = {} as Record<Label, Record<Mode, Measured>>;
-        for (const l of LABELS) results[l] = { ours: { ms: [], calls: [] }, plugin: { ms: [], calls: [] }, noop: { ms: [], calls: [] }, padded: { ms: [], calls: [] } };
+        for (const l of LABELS) results[l] = Object.fromEntries(MODES.map((m): [Mode, Measured] => [m, { ms: [], calls: [] }])) as Record<Mode, Measured>;
         const traceFile = path.join(traceDir, "trace.jsonl");
         /** Runs one operation on each stack in turn; keeps the request log (and the dynamic provider's trace) of the first cycle. */
         const measure = async (label: Label, cycle: number, run: (s: TestStack) => Promise<CommandResult>) => {

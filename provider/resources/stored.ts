@@ -11,17 +11,18 @@
  * The provider plugin stores it: its schema declares it, and every language's
  * SDK reads it from the engine.
  *
- * Dependency-free on purpose: sdk/index.ts loads it in every Pulumi program.
+ * Dependency-free on purpose: sdk/index.ts loads it in every Pulumi program
+ * (the registry is imported for its type only, which compiles away).
  */
+import type { ResourceKind } from "./registry";
+
 export const OUTPUT_FROM_ID = {
     EmailInvoiceSetting: "billingProfileId",
     InvoiceManagerAssignment: "billingRoleAssignmentId",
-} as const;
-
-export type StoredKind = keyof typeof OUTPUT_FROM_ID;
+} as const satisfies Record<ResourceKind, string>;
 
 /** The outputs as the dynamic provider stores them: without the one that is the resource id. */
-export function withoutOutputFromId(kind: StoredKind, outs: Record<string, unknown>): Record<string, unknown> {
+export function withoutOutputFromId(kind: ResourceKind, outs: Record<string, unknown>): Record<string, unknown> {
     const { [OUTPUT_FROM_ID[kind]]: _id, ...rest } = outs;
     return rest;
 }
@@ -32,7 +33,7 @@ export function withoutOutputFromId(kind: StoredKind, outs: Record<string, unkno
  * dynamic provider's, also after a stack moved to the plugin). Empty
  * outputs, an import's, stay empty.
  */
-export function withOutputFromId(kind: StoredKind, id: string, props: Record<string, unknown>): Record<string, unknown> {
+export function withOutputFromId(kind: ResourceKind, id: string, props: Record<string, unknown>): Record<string, unknown> {
     const key = OUTPUT_FROM_ID[kind];
     return Object.keys(props).length === 0 || props[key] !== undefined ? props : { ...props, [key]: id };
 }

@@ -55,8 +55,8 @@ export function formatPeriod(locale: string, start: string | null | undefined, e
 /** True for an ISO 4217 code `Intl` knows (Azure's currency is free text in the schema). */
 function knownCurrency(currency: string): boolean {
     if (!/^[A-Za-z]{3}$/.test(currency)) return false;
-    // Three letters: at most 17,576 answers kept.
-    return cached(`currency|${currency}`, () => {
+    // Codes compare case-insensitively, so one answer per three letters: at most 17,576 kept.
+    return cached(`currency|${currency.toUpperCase()}`, () => {
         try {
             new Intl.NumberFormat("en", { style: "currency", currency });
             return true;
