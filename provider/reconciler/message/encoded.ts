@@ -159,7 +159,63 @@ export async function prepareInvoice(message: InvoiceMessage, baseBoundary = ran
         throw new Error("prepareInvoice: the header block composed alone differs from the one nodemailer writes");
     }
     pieces[0] = first.subarray(head.length);
-    return { headers, from: headers.getEnvelope().from, body: pieces };
+    return { headers, from: headers.getEnvelope().from, body: cutAroundStuffing(pieces, head[head.length - 1]) };
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+/** Spots closer than this share one piece: a piece per spot would be a socket write per spot. */
+const SPOT_GAP = 4096;
+
+/**
+ * Where nodemailer's DATA stream changes bytes in `piece` (`prev`: the byte
+ * before it), in order: a bare CR, a bare LF, a dot first on a line. Found
+ * with Buffer.indexOf, which is four times faster here than a regular
+ * expression over the piece as text (its conversion alone costs more).
+ */
+function stuffingSpots(piece: Buffer, prev: number | undefined): number[] {
+    const spots: number[] = [];
+    const first = piece[0];
+    if ((prev === CR && first !== LF) || (first === DOT && prev === LF)) spots.push(0);
+    for (let i = piece.indexOf(LF); i !== -1; i = piece.indexOf(LF, i + 1)) if ((i === 0 ? prev : piece[i - 1]) !== CR || piece[i + 1] === DOT) spots.push(i);
+    // A CR that ends the piece is judged against the next piece's first byte.
+    for (let i = piece.indexOf(CR); i !== -1 && i + 1 < piece.length; i = piece.indexOf(CR, i + 1)) if (piece[i + 1] !== LF) spots.push(i);
+    return spots.sort((a, b) => a - b);
+}
+
+/**
+ * The body cut again so that the bytes nodemailer's SMTP DATA stream must
+ * change are in small pieces of their own. That stream makes every line end
+ * CRLF and doubles a dot that starts a line, and it copies the whole chunk it
+ * was given into a new one when it changes anything in it: for a body in one
+ * piece, 140 KB copied and thrown away for each recipient. The composer
+ * leaves such spots in the text and HTML parts (their quoted-printable line
+ * breaks are bare LF; a soft line break can put a dot first on a line) and
+ * none in the attachment's base64, so the PDF's lines go to the socket as
+ * they are. The bytes are the same; only where pieces end differs.
+ */
+export function cutAroundStuffing(pieces: readonly Buffer[], before: number | undefined): Buffer[] {
+    const out: Buffer[] = [];
+    let prev = before;
+    for (const piece of pieces) {
+        if (piece.length === 0) continue;
+        const spots = stuffingSpots(piece, prev);
+        let cut = 0;
+        for (let i = 0; i < spots.length; ) {
+            const start = spots[i];
+            // A spot changes at most the byte after it: the piece holding it ends past that byte.
+            let end = start + 2;
+            while (++i < spots.length && spots[i] - end < SPOT_GAP) end = Math.max(end, spots[i] + 2);
+            end = Math.min(end, piece.length);
+            if (start > cut) out.push(piece.subarray(cut, start));
+            if (end > start) out.push(piece.subarray(Math.max(start, cut), end));
+            cut = Math.max(cut, end);
+        }
+        if (cut < piece.length) out.push(piece.subarray(cut));
+        prev = piece[piece.length - 1];
+    }
+    return out;
 }
 
 /** The envelope recipient nodemailer derives from a To of `to` (an IDN domain in its ASCII form, for one). */

@@ -20,7 +20,7 @@ import {
 } from "../../../provider/reconciler/message";
 import type { InvoiceFacts } from "../../../provider/reconciler/facts";
 import { composeMime } from "../../support/mime";
-import { prepareInvoice, rawFor } from "../../../provider/reconciler/message/encoded";
+import { cutAroundStuffing, prepareInvoice, rawFor } from "../../../provider/reconciler/message/encoded";
 
 const FACTS: InvoiceFacts = {
     billingAccountName: "12345678",
@@ -42,6 +42,19 @@ const NBSP = "\u00a0";
 const FROM = "Contoso Billing <billing@contoso.com>";
 
 const compose = composeMime;
+
+/** nodemailer's SMTP DATA stream (line ends made CRLF, leading dots doubled): what a message's pieces become on the wire, chunk by chunk. */
+async function onTheWire(pieces: readonly Buffer[]): Promise<Buffer[]> {
+    const DataStream = require("nodemailer/lib/smtp-connection/data-stream") as new () => import("node:stream").Transform;
+    const stream = new DataStream();
+    const out: Buffer[] = [];
+    stream.on("data", (c: Buffer) => out.push(c));
+    const ended = new Promise((resolve) => stream.on("end", resolve));
+    for (const p of pieces) stream.write(p);
+    stream.end();
+    await ended;
+    return out;
+}
 
 async function parsed(options: SendMailOptions): Promise<ParsedMail> {
     return simpleParser(await compose(options));
@@ -305,6 +318,51 @@ describe("reconciler message (pure)", () => {
             // The body is one piece of memory for every recipient: the PDF is encoded once.
             expect(r.body).to.equal(rawFor(prepared, "b@contoso.com", "<b@x>").body);
             expect(Buffer.concat(r.body).length).to.be.greaterThan(pdf.length);
+        });
+
+        it("cuts the shared body so that nodemailer's DATA stream copies only the small pieces it changes: the PDF's lines go to the socket as they are, the same bytes on the wire", async () => {
+            const pdf = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * 7919) % 256)), Buffer.from("\n%%EOF\n")]);
+            const settings = { invoice: FACTS, from: FROM, pdf, cloud, locale: localeOf("en-US") };
+            const prepared = await prepareInvoice(invoiceMessage(settings), "0123456789abcdef");
+            const date = new Date("2024-06-02T08:00:00Z");
+            const raw = rawFor(prepared, "ap@contoso.com", "<a@x>", date);
+            const plain = await compose({ ...buildMessage({ ...settings, to: "ap@contoso.com", messageId: "<a@x>" }), baseBoundary: "0123456789abcdef", date } as SendMailOptions);
+            const pieces = [raw.head, ...raw.body];
+            const ours = await onTheWire(pieces);
+            const theirs = Buffer.concat(await onTheWire([plain]));
+            expect(Buffer.concat(ours).equals(theirs), "the same bytes on the wire").to.equal(true);
+            // The composer's HTML part has bare LF line breaks: the stream has something to change.
+            expect(theirs.length).to.be.greaterThan(plain.length);
+            // The largest piece holds the PDF's base64 and is passed on as it is (the same memory, not a copy).
+            const largest = raw.body.reduce((a, b) => (b.length > a.length ? b : a));
+            expect(largest.length).to.be.greaterThan(pdf.length);
+            expect(ours.includes(largest), "the PDF's piece is not copied").to.equal(true);
+            // Every piece the stream had to copy is small (the text and HTML parts).
+            for (const p of pieces) if (!ours.includes(p)) expect(p.length).to.be.lessThan(16 * 1024);
+        });
+
+        it("cuts around every spot the DATA stream changes, across piece boundaries too, and never changes a byte", async () => {
+            const clean = Buffer.from(Array.from({ length: 2000 }, (_, i) => `${"QUJD".repeat(19)}${i % 10}\r\n`).join(""));
+            const cases: Array<{ name: string; pieces: Buffer[]; before: number | undefined }> = [
+                { name: "bare LF and a leading dot before clean lines", pieces: [Buffer.concat([Buffer.from("a\nb\n.c\r\n"), clean])], before: 0x0a },
+                { name: "a bare CR at the end of a piece, a dot first in the next", pieces: [Buffer.concat([clean, Buffer.from("x\r")]), Buffer.concat([Buffer.from(".y\r\n"), clean])], before: 0x0a },
+                { name: "a CR at the end of a piece whose LF starts the next", pieces: [Buffer.concat([clean, Buffer.from("x\r")]), Buffer.concat([Buffer.from("\n"), clean])], before: 0x0a },
+                { name: "a piece starting with a dot after the header block", pieces: [Buffer.concat([Buffer.from(".z\r\n"), clean])], before: 0x0a },
+                { name: "spots far apart in one piece", pieces: [Buffer.concat([clean, Buffer.from("\n"), clean, Buffer.from("\r\n."), clean])], before: 0x0a },
+                { name: "a CRLF split between pieces, a dot after it", pieces: [Buffer.concat([clean, Buffer.from("x\r")]), Buffer.concat([Buffer.from("\n.w\r\n"), clean])], before: 0x0a },
+                { name: "nothing to change", pieces: [clean, clean], before: 0x0a },
+            ];
+            for (const { name, pieces, before } of cases) {
+                const cut = cutAroundStuffing(pieces, before);
+                expect(Buffer.concat(cut).equals(Buffer.concat(pieces)), `${name}: the same bytes`).to.equal(true);
+                const lead = before === undefined ? [] : [Buffer.from([before])];
+                const wire = await onTheWire([...lead, ...cut]);
+                expect(Buffer.concat(wire).equals(Buffer.concat(await onTheWire([...lead, ...pieces]))), `${name}: the same on the wire`).to.equal(true);
+                // What the stream copies is small; clean stretches go through as they are.
+                const copied = cut.filter((p) => !wire.includes(p));
+                for (const p of copied) expect(p.length, `${name}: a copied piece`).to.be.lessThan(64);
+                expect(cut.filter((p) => wire.includes(p)).reduce((n, p) => n + p.length, 0), `${name}: bytes passed on as they are`).to.be.greaterThan(Buffer.concat(pieces).length - 64);
+            }
         });
 
         it("keeps header values on one line whatever Azure returns", async () => {
