@@ -37,6 +37,7 @@ import { createBillingClient } from "../provider/billing/client";
 import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { startPostgres, type TestPostgres } from "../dev/postgres";
+import { pdfCacheFor } from "./reconciler";
 import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
@@ -126,7 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const cli = path.join(__dirname, "..", "cli", "main.js");
 
-    const emulator = await startEmulator({ settings: { retryAfterSeconds: 0, pendingPolls: 0, pdfPaddingBytes: 100 * 1024 } });
+    const emulator = await startEmulator({ settings: { retryAfterSeconds: 0, pendingPolls: 0, pdfPaddingBytes: 100 * 1024 }, pdfCacheBytes: pdfCacheFor(invoiceCount, 100 * 1024) });
     let pg: TestPostgres | undefined;
     try {
         log("setup: PostgreSQL (fsync on)");

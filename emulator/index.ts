@@ -15,7 +15,7 @@ import { z } from "zod";
 import { ConfigurationError } from "../provider/billing/configurationError";
 import { type PrincipalSummary, principalsView } from "./admin";
 import { type EmulatorSettings, type EmulatorState, SettingsPatch } from "./model";
-import { DEFAULT_REQUEST_LOG_LIMIT, MAX_REQUEST_LOG_LIMIT, createRuntime } from "./runtime";
+import { DEFAULT_REQUEST_LOG_LIMIT, MAX_PDF_CACHE_BYTES, MAX_REQUEST_LOG_LIMIT, PDF_CACHE_BYTES, createRuntime } from "./runtime";
 import { type SeedOptions, createSeedState } from "./seed";
 import { createRequestListener } from "./server";
 import { type EmulatorStore, createMemoryStore, openFileStore } from "./store";
@@ -25,7 +25,7 @@ export type { SeedOptions } from "./seed";
 export { MAX_PDF_PADDING_BYTES, type EmulatorSettings, type EmulatorState, type SettingsPatch } from "./model";
 export type { PrincipalSummary } from "./admin";
 export type { RequestLogEntry, FaultRule } from "./runtime";
-export { DEFAULT_REQUEST_LOG_LIMIT, MAX_REQUEST_LOG_LIMIT } from "./runtime";
+export { DEFAULT_REQUEST_LOG_LIMIT, MAX_PDF_CACHE_BYTES, MAX_REQUEST_LOG_LIMIT, PDF_CACHE_BYTES } from "./runtime";
 export type { EmulatorStore } from "./store";
 
 /** The only address the emulator listens on: it has no authentication of its own admin API. */
@@ -46,6 +46,14 @@ export interface EmulatorOptions {
     log?: (line: string) => void;
     /** How many requests `GET /_emulator/requests` keeps, the last ones (default 10,000). */
     requestLogLimit?: number;
+    /**
+     * How many bytes of rendered invoice PDFs to keep, least recently used
+     * dropped first (default 256 MiB: 2,000 invoices padded to 100 KB). A
+     * PDF not kept is rendered again on its next download, which costs the
+     * emulator milliseconds of CPU: raise it for a load test over more
+     * invoices than that.
+     */
+    pdfCacheBytes?: number;
 }
 
 export interface EmulatorHandle {
@@ -82,6 +90,7 @@ const Options = z.object({
     seed: z.object({ extraProfiles: z.number().int().min(0).max(10000).optional() }).optional(),
     settings: SettingsPatch.optional(),
     requestLogLimit: z.number().int().min(1).max(MAX_REQUEST_LOG_LIMIT).default(DEFAULT_REQUEST_LOG_LIMIT),
+    pdfCacheBytes: z.number().int().min(0).max(MAX_PDF_CACHE_BYTES).default(PDF_CACHE_BYTES),
 });
 
 function listen(server: http.Server, port: number): Promise<void> {
@@ -112,7 +121,14 @@ function listen(server: http.Server, port: number): Promise<void> {
  * valid; nothing is left listening in either case.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
-    const parsed = Options.safeParse({ port: options.port, dataDir: options.dataDir, seed: options.seed, settings: options.settings, requestLogLimit: options.requestLogLimit });
+    const parsed = Options.safeParse({
+        port: options.port,
+        dataDir: options.dataDir,
+        seed: options.seed,
+        settings: options.settings,
+        requestLogLimit: options.requestLogLimit,
+        pdfCacheBytes: options.pdfCacheBytes,
+    });
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new ConfigurationError(`emulator option ${issue.path.join(".")}`, issue.message);
@@ -136,7 +152,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         });
     }
 
-    const runtime = createRuntime({ requestLogLimit: opts.requestLogLimit });
+    const runtime = createRuntime({ requestLogLimit: opts.requestLogLimit, pdfCacheBytes: opts.pdfCacheBytes });
     const server = http.createServer(createRequestListener({ store, runtime, now, log: options.log }));
     try {
         await listen(server, opts.port);

@@ -123,8 +123,11 @@ export class RequestLog {
     }
 }
 
-/** How many bytes of rendered PDFs the cache keeps at most (256 MiB: 2,000 invoices padded to 100 KB fit). */
+/** How many bytes of rendered PDFs the cache keeps at most by default (256 MiB: 2,000 invoices padded to 100 KB fit). */
 export const PDF_CACHE_BYTES = 256 * 1024 * 1024;
+
+/** The largest PDF cache that can be asked for (16 GiB). */
+export const MAX_PDF_CACHE_BYTES = 16 * 1024 * 1024 * 1024;
 
 /**
  * Rendered PDFs by key, least recently used evicted first once their bytes
@@ -184,12 +187,12 @@ export interface Runtime {
     pdfCache: PdfCache;
 }
 
-export function createRuntime(options: { requestLogLimit?: number } = {}): Runtime {
+export function createRuntime(options: { requestLogLimit?: number; pdfCacheBytes?: number } = {}): Runtime {
     return {
         faults: new FaultInjector(),
         requests: new RequestLog(options.requestLogLimit),
         connections: new ConnectionNumbers(),
         operations: new OperationTable(),
-        pdfCache: new PdfCache(),
+        pdfCache: new PdfCache(options.pdfCacheBytes),
     };
 }

@@ -1,5 +1,5 @@
 /**
- * `azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--request-log-limit N] [--quiet]`: runs
+ * `azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--pdf-cache-bytes N] [--request-log-limit N] [--quiet]`: runs
  * the local Azure Billing + Graph emulator until SIGINT or SIGTERM, then
  * closes it cleanly (exit code 0). Prints the URL, the billing profiles and
  * the principals with their tokens.
@@ -8,12 +8,12 @@
  * cannot start (port taken, unreadable data directory).
  */
 import * as path from "node:path";
-import { DEFAULT_REQUEST_LOG_LIMIT, MAX_PDF_PADDING_BYTES, MAX_REQUEST_LOG_LIMIT, startEmulator, type EmulatorHandle } from "../../emulator";
+import { DEFAULT_REQUEST_LOG_LIMIT, MAX_PDF_CACHE_BYTES, MAX_PDF_PADDING_BYTES, MAX_REQUEST_LOG_LIMIT, PDF_CACHE_BYTES, startEmulator, type EmulatorHandle } from "../../emulator";
 import { parseCommandArgs, waitForSignal } from "../args";
 import { survivingWriter, type CommandIo } from "../io";
 import { renderTable, terminalSafe } from "../text";
 
-const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--request-log-limit N] [--quiet]
+const USAGE = `usage: azure-email-invoicing emulator [--port N] [--data DIR] [--pdf-padding-bytes N] [--pdf-cache-bytes N] [--request-log-limit N] [--quiet]
 
 Runs the local Azure Billing + Graph emulator on 127.0.0.1 until Ctrl-C.
 
@@ -23,6 +23,10 @@ options:
   --pdf-padding-bytes N   pad invoice PDFs to at least N bytes, e.g. 102400 for
                           realistic 100 KB invoices (0 to 16777216; the setting
                           pdfPaddingBytes, also POST /_emulator/settings)
+  --pdf-cache-bytes N     bytes of rendered PDFs to keep for the next download
+                          of the same invoice (default 268435456, 256 MiB: 2,000
+                          padded to 100 KB; 0 to 17179869184); raise it for a
+                          load test over more invoices
   --request-log-limit N   how many requests GET /_emulator/requests keeps, the
                           last ones (default 10000; at most 10000000)
   --quiet                 do not print a line per request
@@ -79,7 +83,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         "emulator",
         USAGE,
         argv,
-        { port: { type: "string" }, data: { type: "string" }, "pdf-padding-bytes": { type: "string" }, "request-log-limit": { type: "string" }, quiet: { type: "boolean" } },
+        { port: { type: "string" }, data: { type: "string" }, "pdf-padding-bytes": { type: "string" }, "pdf-cache-bytes": { type: "string" }, "request-log-limit": { type: "string" }, quiet: { type: "boolean" } },
         io,
     );
     if (typeof values === "number") return values;
@@ -94,6 +98,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     const padding = values["pdf-padding-bytes"];
     if (padding !== undefined && (!/^\d{1,8}$/.test(padding) || Number(padding) > MAX_PDF_PADDING_BYTES)) {
         io.stderr.write(terminalSafe(`azure-email-invoicing emulator: --pdf-padding-bytes must be a number from 0 to ${MAX_PDF_PADDING_BYTES}, not '${padding}'`) + "\n");
+        return 2;
+    }
+    const cacheBytes = values["pdf-cache-bytes"];
+    if (cacheBytes !== undefined && (!/^\d{1,11}$/.test(cacheBytes) || Number(cacheBytes) > MAX_PDF_CACHE_BYTES)) {
+        io.stderr.write(terminalSafe(`azure-email-invoicing emulator: --pdf-cache-bytes must be a number of bytes from 0 to ${MAX_PDF_CACHE_BYTES}, not '${cacheBytes}'`) + "\n");
         return 2;
     }
     const logLimit = values["request-log-limit"];
@@ -113,6 +122,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             settings: padding === undefined ? undefined : { pdfPaddingBytes: Number(padding) },
             log: values.quiet ? undefined : (line) => out(`${terminalSafe(line)}\n`),
             requestLogLimit: logLimit === undefined ? DEFAULT_REQUEST_LOG_LIMIT : Number(logLimit),
+            pdfCacheBytes: cacheBytes === undefined ? PDF_CACHE_BYTES : Number(cacheBytes),
         });
     } catch (err) {
         io.stderr.write(terminalSafe(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}`) + "\n");

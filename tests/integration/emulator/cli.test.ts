@@ -221,7 +221,7 @@ describe("emulator: CLI command", () => {
     });
 
     it("exits 2 with usage for bad flags", async () => {
-        const bad = [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"], ["--request-log-limit", "0"], ["--request-log-limit", "20000000"]];
+        const bad = [["--port", "abc"], ["--nope"], ["--port", "70000"], ["--pdf-padding-bytes", "99999999"], ["--pdf-padding-bytes", "1k"], ["--request-log-limit", "0"], ["--request-log-limit", "20000000"], ["--pdf-cache-bytes", "-1"], ["--pdf-cache-bytes", "1G"], ["--pdf-cache-bytes", "99999999999"]];
         for (const args of bad) {
             const child = spawnEmulator(args);
             let err = "";

@@ -5,7 +5,9 @@
 import { expect } from "chai";
 import { OperationTable } from "../../../emulator/lro";
 import type { LroRecord } from "../../../emulator/model";
-import { ConnectionNumbers, PdfCache, RequestLog, type RequestLogEntry } from "../../../emulator/runtime";
+import { ConnectionNumbers, PDF_CACHE_BYTES, PdfCache, RequestLog, createRuntime, type RequestLogEntry } from "../../../emulator/runtime";
+import { startEmulator } from "../../../emulator";
+import { ConfigurationError } from "../../../provider/errors";
 
 function op(id: string): LroRecord {
     return {
@@ -57,6 +59,28 @@ describe("emulator runtime: PDF cache", () => {
         cache.set("huge", new Uint8Array(50));
         expect(cache.get("huge")).to.have.length(50);
         expect(cache.get("a")).to.equal(undefined);
+    });
+
+    it("takes its budget from the emulator's pdfCacheBytes: 256 MiB by default, any size asked for", () => {
+        const pdf = () => new Uint8Array(1024 * 1024);
+        const byDefault = createRuntime().pdfCache;
+        for (let i = 0; i < 256; i++) byDefault.set(`p${i}`, pdf());
+        expect(byDefault.get("p0"), "256 PDFs of 1 MiB fit the default").to.have.length(1024 * 1024);
+        byDefault.set("one more", pdf());
+        expect(byDefault.get("p1"), "the least recently used goes").to.equal(undefined);
+        expect(PDF_CACHE_BYTES).to.equal(256 * 1024 * 1024);
+        const small = createRuntime({ pdfCacheBytes: 3 * 1024 * 1024 }).pdfCache;
+        for (let i = 0; i < 4; i++) small.set(`p${i}`, pdf());
+        expect([0, 1, 2, 3].map((i) => small.get(`p${i}`) !== undefined)).to.deep.equal([false, true, true, true]);
+    });
+
+    it("refuses a pdfCacheBytes that is not a whole number of bytes from 0 to 16 GiB, naming the option, before listening", async () => {
+        for (const pdfCacheBytes of [-1, 1.5, 17 * 1024 * 1024 * 1024]) {
+            let error: unknown;
+            await startEmulator({ pdfCacheBytes }).catch((e: unknown) => (error = e));
+            expect(error, String(pdfCacheBytes)).to.be.instanceOf(ConfigurationError);
+            expect((error as Error).message).to.contain("pdfCacheBytes");
+        }
     });
 });
 
