@@ -119,10 +119,32 @@ const PAGING_NAMES = new Set(["top", "skip", "skiptoken"]);
  * size as `$top` (when the operation declares `top`, as Azure's next links
  * do) and a `$skiptoken`, absolute or relative per the settings.
  */
+/** The items a page shows: from the skip token (or `$skip`), at most `$top` and never more than the page size. */
+function pageWindow(input: ListInput, pageSize: number): { offset: number; size: number } {
+    return { offset: decodeSkipToken(input.skipToken) ?? input.skip ?? 0, size: Math.min(input.top ?? pageSize, pageSize) };
+}
+
+/**
+ * The views {@link page} needs of a list's records: every one when a
+ * `$filter` or `$orderby` must see them all, else only those of the page
+ * asked for, the others left as holes that {@link page} never reads. An
+ * account's invoice list is thousands of records, each view signs its
+ * document links, and a client reads it a page at a time: viewing them all
+ * for every page made reading the whole list cost the square of its length.
+ */
+function viewsForPage<T>(records: readonly T[], input: ListInput, pageSize: number, view: (record: T) => unknown): unknown[] {
+    if (input.filter !== undefined || input.orderBy !== undefined) return records.map(view);
+    const { offset, size } = pageWindow(input, pageSize);
+    const views: unknown[] = new Array(records.length);
+    for (let i = offset; i < Math.min(records.length, offset + size); i++) views[i] = view(records[i]);
+    return views;
+}
+
 function page(ctx: HandlerContext, operationId: OperationId, all: unknown[], input: ListInput): Reply {
     const options = operations[operationId].list;
     if (!options) throw fail.internal(`${operationId} is not a list operation of the contract`);
     const settings = ctx.store.read((s) => s.settings);
+    const { offset, size } = pageWindow(input, settings.pageSize);
     let items = all;
     if (input.filter !== undefined) {
         const clauses = parseFilter(input.filter, options.filter ?? []);
@@ -131,8 +153,6 @@ function page(ctx: HandlerContext, operationId: OperationId, all: unknown[], inp
     if (input.orderBy !== undefined) {
         items = [...items].sort(orderComparator(parseOrderBy(input.orderBy, options.orderBy ?? [])));
     }
-    const offset = decodeSkipToken(input.skipToken) ?? input.skip ?? 0;
-    const size = Math.min(input.top ?? settings.pageSize, settings.pageSize);
     const body: { value: unknown[]; nextLink?: string } = { value: items.slice(offset, offset + size) };
     if (offset + size < items.length) {
         const q = new URLSearchParams();
@@ -523,10 +543,15 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         const scope = profileScope(ctx);
         const url = documentUrls(ctx);
         const items = ctx.store.read((s) =>
-            invoicesIn(
-                s.invoices.filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name)),
+            viewsForPage(
+                invoicesIn(
+                    s.invoices.filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name)),
+                    query,
+                ),
                 query,
-            ).map((i) => invoiceView(i, url)),
+                s.settings.pageSize,
+                (i) => invoiceView(i, url),
+            ),
         );
         return page(ctx, "listInvoices", items, query);
     },
@@ -537,10 +562,15 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
         // The account's invoices of the profiles the caller may read: all of them with an account role.
         const items = ctx.store.read((s) => {
             const readable = new Set(visibleProfiles(s, ctx.principal.id, account.name).map((p) => p.name.toLowerCase()));
-            return invoicesIn(
-                s.invoices.filter((i) => sameName(i.billingAccountName, account.name) && readable.has(i.billingProfileName.toLowerCase())),
+            return viewsForPage(
+                invoicesIn(
+                    s.invoices.filter((i) => sameName(i.billingAccountName, account.name) && readable.has(i.billingProfileName.toLowerCase())),
+                    query,
+                ),
                 query,
-            ).map((i) => invoiceView(i, url));
+                s.settings.pageSize,
+                (i) => invoiceView(i, url),
+            );
         });
         return page(ctx, "listInvoicesByBillingAccount", items, query);
     },

@@ -57,6 +57,32 @@ describe("emulator: paging", () => {
         }
     });
 
+    it("pages the invoice lists to the same invoices, in the same order, as one page holding them all, with $top and $skip too", async () => {
+        for (let i = 0; i < 4; i++) await t.api.admin("POST", `/billingAccounts/${OPS.billingAccountName}/billingProfiles/${OPS.billingProfileName}/invoices`, {}, 201);
+        const lists: Array<[string, SeedUserKey]> = [
+            [`${BP_PATH(OPS)}/invoices`, "alice"],
+            [`${BA_PATH(MCA)}/invoices`, "grace"],
+        ];
+        for (const [list, who] of lists) {
+            const paged = (await collect(list, WIDE, who)).flatMap((p) => p.value.map((i: { id: string; properties: { documents: Array<{ url: string }> } }) => i));
+            expect(paged.length, list).to.be.greaterThan(6);
+            // Every invoice of every page has its signed document links.
+            for (const i of paged) expect(i.properties.documents.every((d: { url: string }) => typeof d.url === "string" && d.url.length > 0), list).to.equal(true);
+            await t.api.admin("POST", "/settings", { pageSize: 1000 });
+            try {
+                const whole = await t.api.get(list, { as: who, query: WIDE });
+                expect(whole.body).to.not.have.property("nextLink");
+                expect(paged.map((i) => i.id), list).to.deep.equal(whole.body.value.map((i: { id: string }) => i.id));
+                const third = await t.api.get(list, { as: who, query: { ...WIDE, $top: "1", $skip: "2" } });
+                expect(third.body.value.map((i: { id: string }) => i.id)).to.deep.equal([paged[2].id]);
+                const last = await t.api.get(list, { as: who, query: { ...WIDE, $skip: String(paged.length - 1) } });
+                expect(last.body.value.map((i: { id: string }) => i.id)).to.deep.equal([paged[paged.length - 1].id]);
+            } finally {
+                await t.api.admin("POST", "/settings", { pageSize: 2 });
+            }
+        }
+    });
+
     it("refuses a $skiptoken it did not issue", async () => {
         const r = await t.api.get(`${BP_PATH(OPS)}/invoices`, { as: "alice", query: { ...WIDE, $skiptoken: "garbage" } });
         expect(r.status).to.equal(400);
