@@ -109,16 +109,6 @@ function decodeSkipToken(token: string | undefined): number | undefined {
 /** The names a next link drops from the request's query before it sets its own (any spelling). */
 const PAGING_NAMES = new Set(["top", "skip", "skiptoken"]);
 
-/**
- * One page of a list operation, after its options: `filter` keeps the items
- * whose fields equal the values, `orderBy` sorts them (stably, so equal
- * items keep the list's own order), `skip` (or the next link's
- * `$skiptoken`) sets where the page starts, and the page holds `top` items,
- * at most `pageSize` (the server's page size, as Azure pages server-side).
- * When items remain, `nextLink` repeats the request's query with the page
- * size as `$top` (when the operation declares `top`, as Azure's next links
- * do) and a `$skiptoken`, absolute or relative per the settings.
- */
 /** The items a page shows: from the skip token (or `$skip`), at most `$top` and never more than the page size. */
 function pageWindow(input: ListInput, pageSize: number): { offset: number; size: number } {
     return { offset: decodeSkipToken(input.skipToken) ?? input.skip ?? 0, size: Math.min(input.top ?? pageSize, pageSize) };
@@ -140,6 +130,16 @@ function viewsForPage<T>(records: readonly T[], input: ListInput, pageSize: numb
     return views;
 }
 
+/**
+ * One page of a list operation, after its options: `filter` keeps the items
+ * whose fields equal the values, `orderBy` sorts them (stably, so equal
+ * items keep the list's own order), `skip` (or the next link's
+ * `$skiptoken`) sets where the page starts, and the page holds `top` items,
+ * at most `pageSize` (the server's page size, as Azure pages server-side).
+ * When items remain, `nextLink` repeats the request's query with the page
+ * size as `$top` (when the operation declares `top`, as Azure's next links
+ * do) and a `$skiptoken`, absolute or relative per the settings.
+ */
 function page(ctx: HandlerContext, operationId: OperationId, all: unknown[], input: ListInput): Reply {
     const options = operations[operationId].list;
     if (!options) throw fail.internal(`${operationId} is not a list operation of the contract`);
