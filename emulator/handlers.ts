@@ -109,27 +109,6 @@ function decodeSkipToken(token: string | undefined): number | undefined {
 /** The names a next link drops from the request's query before it sets its own (any spelling). */
 const PAGING_NAMES = new Set(["top", "skip", "skiptoken"]);
 
-/** The items a page shows: from the skip token (or `$skip`), at most `$top` and never more than the page size. */
-function pageWindow(input: ListInput, pageSize: number): { offset: number; size: number } {
-    return { offset: decodeSkipToken(input.skipToken) ?? input.skip ?? 0, size: Math.min(input.top ?? pageSize, pageSize) };
-}
-
-/**
- * The views {@link page} needs of a list's records: every one when a
- * `$filter` or `$orderby` must see them all, else only those of the page
- * asked for, the others left as holes that {@link page} never reads. An
- * account's invoice list is thousands of records, each view signs its
- * document links, and a client reads it a page at a time: viewing them all
- * for every page made reading the whole list cost the square of its length.
- */
-function viewsForPage<T>(records: readonly T[], input: ListInput, pageSize: number, view: (record: T) => unknown): unknown[] {
-    if (input.filter !== undefined || input.orderBy !== undefined) return records.map(view);
-    const { offset, size } = pageWindow(input, pageSize);
-    const views: unknown[] = new Array(records.length);
-    for (let i = offset; i < Math.min(records.length, offset + size); i++) views[i] = view(records[i]);
-    return views;
-}
-
 /**
  * One page of a list operation, after its options: `filter` keeps the items
  * whose fields equal the values, `orderBy` sorts them (stably, so equal
@@ -139,13 +118,22 @@ function viewsForPage<T>(records: readonly T[], input: ListInput, pageSize: numb
  * When items remain, `nextLink` repeats the request's query with the page
  * size as `$top` (when the operation declares `top`, as Azure's next links
  * do) and a `$skiptoken`, absolute or relative per the settings.
+ *
+ * `view` turns an item into what the list answers, when `all` holds
+ * records: only the page's are viewed unless a `filter` or `orderBy` must
+ * see every one. An account's invoice list is thousands of records, each
+ * view signs its document links, and a client reads it a page at a time:
+ * viewing them all for every page made reading the whole list cost the
+ * square of its length.
  */
-function page(ctx: HandlerContext, operationId: OperationId, all: unknown[], input: ListInput): Reply {
+function page<T>(ctx: HandlerContext, operationId: OperationId, all: readonly T[], input: ListInput, view: (item: T) => unknown = (item) => item): Reply {
     const options = operations[operationId].list;
     if (!options) throw fail.internal(`${operationId} is not a list operation of the contract`);
     const settings = ctx.store.read((s) => s.settings);
-    const { offset, size } = pageWindow(input, settings.pageSize);
-    let items = all;
+    const offset = decodeSkipToken(input.skipToken) ?? input.skip ?? 0;
+    const size = Math.min(input.top ?? settings.pageSize, settings.pageSize);
+    const seesAll = input.filter !== undefined || input.orderBy !== undefined;
+    let items: readonly unknown[] = seesAll ? all.map(view) : all;
     if (input.filter !== undefined) {
         const clauses = parseFilter(input.filter, options.filter ?? []);
         items = items.filter((item) => matchesFilter(item, clauses));
@@ -153,7 +141,8 @@ function page(ctx: HandlerContext, operationId: OperationId, all: unknown[], inp
     if (input.orderBy !== undefined) {
         items = [...items].sort(orderComparator(parseOrderBy(input.orderBy, options.orderBy ?? [])));
     }
-    const body: { value: unknown[]; nextLink?: string } = { value: items.slice(offset, offset + size) };
+    const shown = items.slice(offset, offset + size);
+    const body: { value: unknown[]; nextLink?: string } = { value: seesAll ? shown : shown.map((item) => view(item as T)) };
     if (offset + size < items.length) {
         const q = new URLSearchParams();
         for (const [k, v] of ctx.url.searchParams) if (!PAGING_NAMES.has(canonicalName(k))) q.append(k, v);
@@ -542,37 +531,37 @@ export const handlers: { [K in OperationId]: Handler<K> } = {
     listInvoices(ctx, { query }) {
         const scope = profileScope(ctx);
         const url = documentUrls(ctx);
-        const items = ctx.store.read((s) =>
-            viewsForPage(
+        return ctx.store.read((s) =>
+            page(
+                ctx,
+                "listInvoices",
                 invoicesIn(
                     s.invoices.filter((i) => sameName(i.billingAccountName, scope.account.name) && sameName(i.billingProfileName, scope.profile.name)),
                     query,
                 ),
                 query,
-                s.settings.pageSize,
                 (i) => invoiceView(i, url),
             ),
         );
-        return page(ctx, "listInvoices", items, query);
     },
 
     listInvoicesByBillingAccount(ctx, { query }) {
         const account = accountScope(ctx);
         const url = documentUrls(ctx);
         // The account's invoices of the profiles the caller may read: all of them with an account role.
-        const items = ctx.store.read((s) => {
+        return ctx.store.read((s) => {
             const readable = new Set(visibleProfiles(s, ctx.principal.id, account.name).map((p) => p.name.toLowerCase()));
-            return viewsForPage(
+            return page(
+                ctx,
+                "listInvoicesByBillingAccount",
                 invoicesIn(
                     s.invoices.filter((i) => sameName(i.billingAccountName, account.name) && readable.has(i.billingProfileName.toLowerCase())),
                     query,
                 ),
                 query,
-                s.settings.pageSize,
                 (i) => invoiceView(i, url),
             );
         });
-        return page(ctx, "listInvoicesByBillingAccount", items, query);
     },
 
     getInvoice(ctx) {

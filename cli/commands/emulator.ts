@@ -8,7 +8,7 @@
  * cannot start (port taken, unreadable data directory).
  */
 import * as path from "node:path";
-import { DEFAULT_REQUEST_LOG_LIMIT, MAX_PDF_CACHE_BYTES, MAX_PDF_PADDING_BYTES, MAX_REQUEST_LOG_LIMIT, PDF_CACHE_BYTES, startEmulator, type EmulatorHandle } from "../../emulator";
+import { DEFAULT_REQUEST_LOG_LIMIT, MAX_PDF_CACHE_BYTES, MAX_PDF_PADDING_BYTES, MAX_REQUEST_LOG_LIMIT, startEmulator, type EmulatorHandle } from "../../emulator";
 import { parseCommandArgs, waitForSignal } from "../args";
 import { survivingWriter, type CommandIo } from "../io";
 import { renderTable, terminalSafe } from "../text";
@@ -122,7 +122,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
             settings: padding === undefined ? undefined : { pdfPaddingBytes: Number(padding) },
             log: values.quiet ? undefined : (line) => out(`${terminalSafe(line)}\n`),
             requestLogLimit: logLimit === undefined ? DEFAULT_REQUEST_LOG_LIMIT : Number(logLimit),
-            pdfCacheBytes: cacheBytes === undefined ? PDF_CACHE_BYTES : Number(cacheBytes),
+            pdfCacheBytes: cacheBytes === undefined ? undefined : Number(cacheBytes),
         });
     } catch (err) {
         io.stderr.write(terminalSafe(`azure-email-invoicing emulator: cannot start: ${(err as Error).message}`) + "\n");

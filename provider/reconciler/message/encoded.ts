@@ -174,7 +174,7 @@ const SPOT_GAP = 4096;
  * with Buffer.indexOf, which is four times faster here than a regular
  * expression over the piece as text (its conversion alone costs more).
  */
-function stuffingSpots(piece: Buffer, prev: number | undefined): number[] {
+function stuffingSpots(piece: Buffer, prev: number): number[] {
     const spots: number[] = [];
     const first = piece[0];
     if ((prev === CR && first !== LF) || (first === DOT && prev === LF)) spots.push(0);
@@ -195,7 +195,7 @@ function stuffingSpots(piece: Buffer, prev: number | undefined): number[] {
  * none in the attachment's base64, so the PDF's lines go to the socket as
  * they are. The bytes are the same; only where pieces end differs.
  */
-export function cutAroundStuffing(pieces: readonly Buffer[], before: number | undefined): Buffer[] {
+export function cutAroundStuffing(pieces: readonly Buffer[], before: number): Buffer[] {
     const out: Buffer[] = [];
     let prev = before;
     for (const piece of pieces) {

@@ -343,7 +343,7 @@ describe("reconciler message (pure)", () => {
 
         it("cuts around every spot the DATA stream changes, across piece boundaries too, and never changes a byte", async () => {
             const clean = Buffer.from(Array.from({ length: 2000 }, (_, i) => `${"QUJD".repeat(19)}${i % 10}\r\n`).join(""));
-            const cases: Array<{ name: string; pieces: Buffer[]; before: number | undefined }> = [
+            const cases: Array<{ name: string; pieces: Buffer[]; before: number }> = [
                 { name: "bare LF and a leading dot before clean lines", pieces: [Buffer.concat([Buffer.from("a\nb\n.c\r\n"), clean])], before: 0x0a },
                 { name: "a bare CR at the end of a piece, a dot first in the next", pieces: [Buffer.concat([clean, Buffer.from("x\r")]), Buffer.concat([Buffer.from(".y\r\n"), clean])], before: 0x0a },
                 { name: "a CR at the end of a piece whose LF starts the next", pieces: [Buffer.concat([clean, Buffer.from("x\r")]), Buffer.concat([Buffer.from("\n"), clean])], before: 0x0a },
@@ -355,7 +355,7 @@ describe("reconciler message (pure)", () => {
             for (const { name, pieces, before } of cases) {
                 const cut = cutAroundStuffing(pieces, before);
                 expect(Buffer.concat(cut).equals(Buffer.concat(pieces)), `${name}: the same bytes`).to.equal(true);
-                const lead = before === undefined ? [] : [Buffer.from([before])];
+                const lead = [Buffer.from([before])];
                 const wire = await onTheWire([...lead, ...cut]);
                 expect(Buffer.concat(wire).equals(Buffer.concat(await onTheWire([...lead, ...pieces]))), `${name}: the same on the wire`).to.equal(true);
                 // What the stream copies is small; clean stretches go through as they are.
