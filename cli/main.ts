@@ -53,15 +53,27 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return command.load().run(rest, io);
 }
 
+/**
+ * How long the process may stay once its command is done. Each command closes
+ * what it opened, so the process normally ends at once; but a credential's own
+ * request is not ours to close: DefaultAzureCredential does not stop a request
+ * to a managed identity endpoint that never answers when the client gives up
+ * on it, and that socket alone would keep the process alive for good.
+ */
+export const LINGER_MS = 5000;
+
 if (require.main === module) {
-    main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err: unknown) => {
-            // The message may quote a server's answer: its control characters must not act on the terminal.
-            process.stderr.write(terminalSafe(`azure-email-invoicing: ${err instanceof Error ? err.message : String(err)}`) + "\n");
-            process.exitCode = 1;
-        },
-    );
+    main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() })
+        .then(
+            (code) => {
+                process.exitCode = code;
+            },
+            (err: unknown) => {
+                // The message may quote a server's answer: its control characters must not act on the terminal.
+                process.stderr.write(terminalSafe(`azure-email-invoicing: ${err instanceof Error ? err.message : String(err)}`) + "\n");
+                process.exitCode = 1;
+            },
+        )
+        // Unref'd: it never holds the process itself, and it fires only when something else still does.
+        .finally(() => setTimeout(() => process.exit(), LINGER_MS).unref());
 }

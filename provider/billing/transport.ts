@@ -33,9 +33,9 @@ import {
     type PipelineRequest,
     type PipelineResponse,
 } from "@azure/core-rest-pipeline";
-import type { TokenCredential } from "@azure/core-auth";
-import { isLoopbackHost, type ClientSettings, type CredentialSettings, type LimitKey } from "../config";
-import { AzureApiError, ConfigurationError } from "../errors";
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { ENV, STACK_CONFIG, isLoopbackHost, type ClientSettings, type CredentialSettings, type LimitKey } from "../config";
+import { AzureApiError } from "../errors";
 import { formatByteSize, formatDuration } from "../units";
 import { TokenBucket } from "./rateLimit";
 
@@ -77,12 +77,71 @@ function loopbackBearerPolicy(credential: TokenCredential, scope: string): Pipel
     return {
         name: "loopbackBearerPolicy",
         async sendRequest(request, next) {
-            const token = await credential.getToken(scope);
-            if (!token) throw new ConfigurationError("credential", `the credential returned no token for ${scope}: check the token settings or sign in again`);
+            const token = await credential.getToken(scope, { abortSignal: request.abortSignal });
+            // A credential from signInBounded() never gives null; this keeps one that is not bounded honest.
+            if (!token) throw new SignInError(scope, { cause: new Error("the credential returned no token") });
             request.headers.set("Authorization", `Bearer ${token.token}`);
             return next(request);
         },
     };
+}
+
+/** Signing in failed or took too long: the error names the sign-in, not the service the request was for. */
+class SignInError extends Error {
+    constructor(
+        readonly scope: string,
+        readonly why: { timeoutMs: number } | { cause: unknown },
+    ) {
+        super("timeoutMs" in why ? `no token within ${formatDuration(why.timeoutMs)}` : why.cause instanceof Error ? why.cause.message : String(why.cause), "cause" in why ? { cause: why.cause } : undefined);
+    }
+}
+
+/**
+ * Bounds each sign-in of `credential` by `timeoutMs`. A credential makes its
+ * own requests (to a managed identity endpoint, to Entra ID, or runs the
+ * Azure CLI), outside the pipeline's attempts and their limits, and
+ * DefaultAzureCredential sets none of its own: against a managed identity
+ * endpoint that accepts the connection and never answers, it waits for good.
+ * The credential is told to stop through its abort signal; a caller's abort
+ * ends the wait at once. A failure, or a credential that returns no token,
+ * becomes a {@link SignInError}, which the retry policy passes through (a
+ * sign-in is not an attempt of the request).
+ */
+function signInBounded(credential: TokenCredential, timeoutMs: number): TokenCredential {
+    return {
+        getToken(scopes, options) {
+            const scope = Array.isArray(scopes) ? scopes.join(" ") : (scopes as string);
+            const outer = options?.abortSignal;
+            const stop = new AbortController();
+            return new Promise<AccessToken>((resolve, reject) => {
+                const end = (settle: () => void) => {
+                    clearTimeout(timer);
+                    outer?.removeEventListener("abort", onAbort);
+                    settle();
+                };
+                const onAbort = () => {
+                    stop.abort();
+                    end(() => reject(abortError()));
+                };
+                const timer = setTimeout(() => {
+                    stop.abort();
+                    end(() => reject(new SignInError(scope, { timeoutMs })));
+                }, timeoutMs);
+                if (outer?.aborted) return onAbort();
+                outer?.addEventListener("abort", onAbort);
+                credential.getToken(scopes, { ...options, abortSignal: stop.signal }).then(
+                    (token) => end(() => (token ? resolve(token) : reject(new SignInError(scope, { cause: new Error("the credential returned no token") })))),
+                    (err: unknown) => end(() => reject(new SignInError(scope, { cause: err }))),
+                );
+            });
+        },
+    };
+}
+
+function abortError(): Error {
+    const err = new Error("The operation was aborted.");
+    err.name = "AbortError";
+    return err;
 }
 
 function scopeFor(endpoint: string): string {
@@ -348,9 +407,10 @@ function pipelineFor(settings: ClientSettings, endpoint: string | undefined, cre
     });
     if (endpoint && credential) {
         const scope = scopeFor(endpoint);
+        const signIn = signInBounded(credential, settings.limits.requestTimeoutInMs);
         const policy = endpoint.startsWith("https://")
-            ? bearerTokenAuthenticationPolicy({ credential, scopes: scope })
-            : loopbackBearerPolicy(credential, scope);
+            ? bearerTokenAuthenticationPolicy({ credential: signIn, scopes: scope })
+            : loopbackBearerPolicy(signIn, scope);
         pipeline.addPolicy(policy, { phase: "Sign" });
     }
     // Before the bounds: waiting for a token is not part of an attempt's time limit.
@@ -518,6 +578,24 @@ export class Transport {
                 message: `the ${limit.what} from ${origin} is larger than the ${formatByteSize(limit.maxBytes)} limit (${how}); it was refused without reading it whole. If such ${limit.what === "document" ? "documents" : "answers"} are expected, raise ${this.settings.sources.limits[limit.setting]}`,
                 operation,
             });
+        }
+        if (err instanceof SignInError) {
+            const credential = this.settings.credential.kind === "azure" ? "DefaultAzureCredential" : "the credential";
+            const check = `check the sign-in it uses (the AZURE_* environment, the managed identity endpoint, or az login), or set a token (${ENV.token} or ${STACK_CONFIG.token})`;
+            return "timeoutMs" in err.why
+                ? new AzureApiError({
+                      status: 0,
+                      code: "SignInTimeout",
+                      message: `signing in for ${err.scope} with ${credential} gave no token within ${formatDuration(err.why.timeoutMs)} (the request timeout); ${check}. To wait longer, raise ${this.settings.sources.limits.requestTimeout}`,
+                      operation,
+                  })
+                : new AzureApiError({
+                      status: 0,
+                      code: "SignInFailed",
+                      message: `signing in for ${err.scope} with ${credential} failed: ${err.message}; ${check}`,
+                      operation,
+                      cause: err.why.cause,
+                  });
         }
         const cut = err instanceof Error ? cutOffs.get(err) : undefined;
         if (cut) {
