@@ -26,6 +26,7 @@ import {
     createHttpHeaders,
     createPipelineFromOptions,
     createPipelineRequest,
+    formDataPolicyName,
     isRestError,
     type HttpClient,
     type Pipeline,
@@ -405,6 +406,8 @@ function pipelineFor(settings: ClientSettings, endpoint: string | undefined, cre
         // Never follow a redirect with our credentials attached.
         redirectOptions: { maxRetries: 0 },
     });
+    // Nothing here sends form data, and the policy's check of each body loads Node's fetch implementation (20 ms) into the process.
+    pipeline.removePolicy({ name: formDataPolicyName });
     if (endpoint && credential) {
         const scope = scopeFor(endpoint);
         const signIn = signInBounded(credential, settings.limits.requestTimeoutInMs);
