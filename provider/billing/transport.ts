@@ -463,12 +463,15 @@ export class Transport {
     private readonly anonymous: Pipeline;
     private readonly http: HttpClient;
     private readonly onRequest: TransportOptions["onRequest"];
+    /** Signing in uses a credential the caller gave, not one the settings describe. */
+    private readonly givenCredential: boolean;
 
     constructor(
         readonly settings: ClientSettings,
         options: TransportOptions = {},
     ) {
         this.onRequest = options.onRequest;
+        this.givenCredential = options.credential !== undefined;
         const armCredential = options.credential ?? credentialFrom(settings.credential);
         // One DefaultAzureCredential serves both audiences; a static token only its own.
         const graphCredential =
@@ -583,8 +586,11 @@ export class Transport {
             });
         }
         if (err instanceof SignInError) {
-            const credential = this.settings.credential.kind === "azure" ? "DefaultAzureCredential" : "the credential";
-            const check = `check the sign-in it uses (the AZURE_* environment, the managed identity endpoint, or az login), or set a token (${ENV.token} or ${STACK_CONFIG.token})`;
+            const graph = err.scope === scopeFor(this.settings.graphEndpoint) && this.settings.graphEndpoint !== this.settings.endpoint;
+            const setting = graph ? this.settings.graphCredential : this.settings.credential;
+            const credential = this.givenCredential ? "the client's credential" : setting.kind === "azure" ? "DefaultAzureCredential" : "the static token";
+            const token = graph ? `${ENV.graphToken} or ${STACK_CONFIG.graphToken}` : `${ENV.token} or ${STACK_CONFIG.token}`;
+            const check = `check the sign-in it uses (the AZURE_* environment, the managed identity endpoint, or az login), or set a token (${token})`;
             return "timeoutMs" in err.why
                 ? new AzureApiError({
                       status: 0,

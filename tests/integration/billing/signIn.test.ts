@@ -94,6 +94,18 @@ describe("signing in with DefaultAzureCredential", function () {
         expect(took).to.be.at.least(800).and.below(5000);
     });
 
+    it("Graph signs in for its own audience: with a static ARM token and Graph elsewhere, the SignInTimeout names Graph's scope and Graph's token setting", async () => {
+        const graph = `https://127.0.0.1:${await closedPort()}`;
+        const c = createBillingClient(resolveSettings({ explicit: { endpoint: arm, graphEndpoint: graph, token: "static-arm-token" }, limits: { requestTimeoutInMs: 800 } }));
+        const err = await failure(c.getGraphUser("alice@contoso.com"));
+        expect(err.code, err.message).to.equal("SignInTimeout");
+        expect(err.operation).to.equal("getGraphUser");
+        expect(err.message)
+            .to.include(`signing in for ${graph}/.default with DefaultAzureCredential gave no token within 800 ms`)
+            .and.include("AZURE_EMAIL_INVOICING_GRAPH_TOKEN or azure-email-invoicing:graphToken");
+        expect(decodeURIComponent(asked()[0]!.url)).to.include(`resource=${graph}`);
+    });
+
     it("an identity endpoint that refuses: SignInFailed with Azure identity's reason, not 'could not reach' ARM", async () => {
         identity.handle((_req, res) => {
             res.writeHead(400, { "Content-Type": "application/json" });
