@@ -5,8 +5,10 @@
  * how much of each answer it got to write before the client hung up. On
  * 127.0.0.1, port 0.
  */
+import { expect } from "chai";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { AzureApiError } from "../../provider/errors";
 
 export interface HostileRequest {
     method: string;
@@ -91,4 +93,14 @@ export function drip(res: http.ServerResponse, everyMs: number, contentType = "a
         res.write(" ");
     }, everyMs);
     res.on("close", () => clearInterval(timer));
+}
+
+/** The {@link AzureApiError} a call ends in; fails the test when the call succeeds or throws anything else. */
+export async function azureFailure(p: Promise<unknown>): Promise<AzureApiError> {
+    const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+    );
+    expect(err, "expected an AzureApiError").to.be.instanceOf(AzureApiError);
+    return err as AzureApiError;
 }

@@ -14,7 +14,7 @@ import { resolveSettings, type Limits, type RetrySettings } from "../../../provi
 import { AzureApiError } from "../../../provider/errors";
 import { FAST_RETRY } from "../../support/emulator";
 import { host, resetHostState } from "../../../provider/resources/host";
-import { drip, startHostileServer, writeLarge, type HostileServer } from "../../support/hostile";
+import { azureFailure, drip, startHostileServer, writeLarge, type HostileServer } from "../../support/hostile";
 
 const BA = "12345678";
 const REF = { billingAccountName: BA, billingProfileName: "BP-1" };
@@ -25,14 +25,6 @@ const HOSTILE = "Contoso\x1b]0;pwned\x07\x1b[2J\r\nerror: nothing went wrong\u00
 /** Any character a terminal acts on: C0 but tab, DEL, C1, bidi controls. */
 const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
-async function failure(p: Promise<unknown>): Promise<AzureApiError> {
-    const err = await p.then(
-        () => undefined,
-        (e: unknown) => e,
-    );
-    expect(err, "expected an AzureApiError").to.be.instanceOf(AzureApiError);
-    return err as AzureApiError;
-}
 
 describe("billing client against a hostile server", function () {
     let server: HostileServer;
@@ -55,7 +47,7 @@ describe("billing client against a hostile server", function () {
     describe("time limits", () => {
         it("a server that accepts the request and never answers: a retryable RequestTimeout naming the operation and the limit, after the bounded retries", async () => {
             server.handle(() => undefined);
-            const err = await failure(client().getBillingProfile(REF));
+            const err = await azureFailure(client().getBillingProfile(REF));
             expect(err.code).to.equal("RequestTimeout");
             expect(err.status).to.equal(0);
             expect(err.retryable).to.equal(true);
@@ -67,7 +59,7 @@ describe("billing client against a hostile server", function () {
 
         it("a server that drips one byte at a time is cut off at the request timeout, however steady the drip", async () => {
             server.handle((_req, res) => drip(res, 20));
-            const err = await failure(client({ requestTimeoutInMs: 500, bodyIdleTimeoutInMs: 200 }, { maxRetries: 1 }).getBillingProfile(REF));
+            const err = await azureFailure(client({ requestTimeoutInMs: 500, bodyIdleTimeoutInMs: 200 }, { maxRetries: 1 }).getBillingProfile(REF));
             expect(err.code).to.equal("RequestTimeout");
             expect(err.message).to.include("within 500 ms (the request timeout)").and.include("in each of 2 attempts");
             expect(server.requests).to.have.length(2);
@@ -78,14 +70,14 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(200, { "Content-Type": "application/json" });
                 res.write('{"id":');
             });
-            const err = await failure(client({ requestTimeoutInMs: 5000, bodyIdleTimeoutInMs: 200 }, { maxRetries: 0 }).getBillingProfile(REF));
+            const err = await azureFailure(client({ requestTimeoutInMs: 5000, bodyIdleTimeoutInMs: 200 }, { maxRetries: 0 }).getBillingProfile(REF));
             expect(err.code).to.equal("RequestTimeout");
             expect(err.message).to.include("sent nothing for 200 ms in the middle of an answer (the idle limit)").and.include("in the only attempt");
         });
 
         it("a document link that never answers ends the same way", async () => {
             server.handle(() => undefined);
-            const err = await failure(client({}, { maxRetries: 0 }).fetchDocument(`${server.url}/_blob/doc.pdf`));
+            const err = await azureFailure(client({}, { maxRetries: 0 }).fetchDocument(`${server.url}/_blob/doc.pdf`));
             expect(err.code).to.equal("RequestTimeout");
             expect(err.operation).to.equal("downloadDocument");
         });
@@ -113,7 +105,7 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(202, { Location: location, "Retry-After": "0" });
                 res.end();
             });
-            const err = await failure(client({ operationTimeoutInMs: 600 }).requestInvoiceDownload(BA, "G123456789"));
+            const err = await azureFailure(client({ operationTimeoutInMs: 600 }).requestInvoiceDownload(BA, "G123456789"));
             expect(err.code).to.equal("OperationTimedOut");
             expect(err.retryable).to.equal(true);
             expect(err.message).to.include("did not complete within 600 ms (the operation timeout)").and.include("azure-email-invoicing:operationTimeout");
@@ -127,7 +119,7 @@ describe("billing client against a hostile server", function () {
                 res.end();
             });
             // Each poll could take 3 x 20 s; the operation has 500 ms.
-            const err = await failure(client({ requestTimeoutInMs: 20_000, bodyIdleTimeoutInMs: 20_000, operationTimeoutInMs: 500 }).requestInvoiceDownload(BA, "G123456789"));
+            const err = await azureFailure(client({ requestTimeoutInMs: 20_000, bodyIdleTimeoutInMs: 20_000, operationTimeoutInMs: 500 }).requestInvoiceDownload(BA, "G123456789"));
             expect(err.code).to.equal("OperationTimedOut");
             expect(server.requests).to.have.length(2);
         });
@@ -141,7 +133,7 @@ describe("billing client against a hostile server", function () {
                 server.handle((_req, res) => {
                     written = writeLarge(res, 200 * MB, { declareLength });
                 });
-                const err = await failure(client({ maxResponseBytes: 1 * MB, requestTimeoutInMs: 20_000, bodyIdleTimeoutInMs: 20_000 }).listInvoices(REF, { periodStartDate: "2024-01-01", periodEndDate: "2024-02-01" }));
+                const err = await azureFailure(client({ maxResponseBytes: 1 * MB, requestTimeoutInMs: 20_000, bodyIdleTimeoutInMs: 20_000 }).listInvoices(REF, { periodStartDate: "2024-01-01", periodEndDate: "2024-02-01" }));
                 expect(err.code).to.equal("ResponseTooLarge");
                 expect(err.retryable).to.equal(false);
                 expect(err.message).to.include("larger than the 1 MB limit").and.include("AZURE_EMAIL_INVOICING_MAX_RESPONSE_SIZE");
@@ -156,7 +148,7 @@ describe("billing client against a hostile server", function () {
                 server.handle((_req, res) => {
                     written = writeLarge(res, 200 * MB, { declareLength, contentType: "application/pdf", prefix: Buffer.from("%PDF-1.7\n") });
                 });
-                const err = await failure(client({ maxDocumentBytes: 2 * MB, requestTimeoutInMs: 20_000, bodyIdleTimeoutInMs: 20_000 }).fetchDocument(`${server.url}/_blob/doc.pdf`));
+                const err = await azureFailure(client({ maxDocumentBytes: 2 * MB, requestTimeoutInMs: 20_000, bodyIdleTimeoutInMs: 20_000 }).fetchDocument(`${server.url}/_blob/doc.pdf`));
                 expect(err.code).to.equal("DocumentTooLarge");
                 expect(err.operation).to.equal("downloadDocument");
                 expect(err.message).to.include("larger than the 2 MB limit").and.include("--max-document-size");
@@ -201,7 +193,7 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(202, { Location: `${foreign.url}/operationResults/steal?api-version=2024-04-01`, "Retry-After": "0" });
                 res.end();
             });
-            const err = await failure(client().requestInvoiceDownload(BA, "G123456789"));
+            const err = await azureFailure(client().requestInvoiceDownload(BA, "G123456789"));
             expect(err.code).to.equal("InvalidResponse");
             expect(err.status).to.equal(202);
             expect(err.message).to.include("HTTP 202").and.not.include("HTTP 200");
@@ -214,7 +206,7 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(200, { "Content-Type": "application/json" });
                 res.end(JSON.stringify({ value: [PROFILE], nextLink: `${foreign.url}/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles?page=2` }));
             });
-            const err = await failure(client().listBillingProfiles(BA));
+            const err = await azureFailure(client().listBillingProfiles(BA));
             expect(err.message).to.include(`nextLink points at ${foreign.url}`);
             expect(foreign.requests).to.deep.equal([]);
         });
@@ -225,7 +217,7 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(200, { "Content-Type": "application/json" });
                 res.end(JSON.stringify({ value: [PROFILE], nextLink: `${server.url}/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles?api-version=2024-04-01&page=${page + 1}` }));
             });
-            const err = await failure(client({ maxPages: 5 }).listBillingProfiles(BA));
+            const err = await azureFailure(client({ maxPages: 5 }).listBillingProfiles(BA));
             expect(err.message).to.include("the list has more than 5 pages; refusing to read further").and.not.include("loops");
             expect(server.requests).to.have.length(5);
         });
@@ -235,7 +227,7 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(200, { "Content-Type": "application/json" });
                 res.end(JSON.stringify({ value: [PROFILE], nextLink: `${server.url}/providers/Microsoft.Billing/billingAccounts/${BA}/billingProfiles?api-version=2024-04-01&page=2` }));
             });
-            const err = await failure(client().listBillingProfiles(BA));
+            const err = await azureFailure(client().listBillingProfiles(BA));
             expect(err.message).to.include("nextLink loops: page 2 links back to");
             expect(server.requests).to.have.length(2);
         });
@@ -250,7 +242,7 @@ describe("billing client against a hostile server", function () {
                 res.writeHead(200, { "Content-Type": "application/json" });
                 res.end(JSON.stringify({ url: `${server.url}/_blob/G123456789.pdf?sig=x`, expiryTime: "2030-01-01T00:00:00Z" }));
             });
-            const err = await failure(client().downloadInvoicePdf({ billingAccountName: BA, invoiceName: "G123456789" }));
+            const err = await azureFailure(client().downloadInvoicePdf({ billingAccountName: BA, invoiceName: "G123456789" }));
             expect(err.code).to.equal("InvalidDocument");
             expect(err.message).to.include("the document of invoice G123456789 is not a PDF").and.include("<html>");
         });

@@ -14,10 +14,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createBillingClient } from "../../../provider/billing/client";
 import { resolveSettings } from "../../../provider/config";
-import { AzureApiError } from "../../../provider/errors";
 import { LINGER_MS } from "../../../cli/main";
 import { startSmtpSink, type SmtpSink } from "../../../cli/smtp-sink";
-import { startHostileServer, type HostileServer } from "../../support/hostile";
+import { azureFailure, startHostileServer, type HostileServer } from "../../support/hostile";
 import { FROM, killSpawned, spawnCli } from "../reconciler/world";
 
 const REF = { billingAccountName: "12345678", billingProfileName: "BP-1" };
@@ -36,14 +35,6 @@ function identityEnv(identity: HostileServer): Record<string, string> {
     return { IDENTITY_ENDPOINT: `${identity.url}/msi/token`, IDENTITY_HEADER: "test-header" };
 }
 
-async function failure(p: Promise<unknown>): Promise<AzureApiError> {
-    const err = await p.then(
-        () => undefined,
-        (e: unknown) => e,
-    );
-    expect(err, "expected an AzureApiError").to.be.instanceOf(AzureApiError);
-    return err as AzureApiError;
-}
 
 describe("signing in with DefaultAzureCredential", function () {
     let identity: HostileServer;
@@ -77,7 +68,7 @@ describe("signing in with DefaultAzureCredential", function () {
 
     it("an identity endpoint that never answers: SignInTimeout at the request timeout, naming the credential and the setting, and nothing sent to ARM", async () => {
         const started = Date.now();
-        const err = await failure(client(800).getBillingProfile(REF));
+        const err = await azureFailure(client(800).getBillingProfile(REF));
         const took = Date.now() - started;
         expect(err.code, err.message).to.equal("SignInTimeout");
         expect(err.status).to.equal(0);
@@ -97,7 +88,7 @@ describe("signing in with DefaultAzureCredential", function () {
     it("Graph signs in for its own audience: with a static ARM token and Graph elsewhere, the SignInTimeout names Graph's scope and Graph's token setting", async () => {
         const graph = `https://127.0.0.1:${await closedPort()}`;
         const c = createBillingClient(resolveSettings({ explicit: { endpoint: arm, graphEndpoint: graph, token: "static-arm-token" }, limits: { requestTimeoutInMs: 800 } }));
-        const err = await failure(c.getGraphUser("alice@contoso.com"));
+        const err = await azureFailure(c.getGraphUser("alice@contoso.com"));
         expect(err.code, err.message).to.equal("SignInTimeout");
         expect(err.operation).to.equal("getGraphUser");
         expect(err.message)
@@ -111,7 +102,7 @@ describe("signing in with DefaultAzureCredential", function () {
             res.writeHead(400, { "Content-Type": "application/json" });
             res.end(JSON.stringify({ error: "invalid_request", error_description: "no managed identity here" }));
         });
-        const err = await failure(client(10_000).getBillingProfile(REF));
+        const err = await azureFailure(client(10_000).getBillingProfile(REF));
         expect(err.code, err.message).to.equal("SignInFailed");
         expect(err.message).to.include(`signing in for ${arm}/.default with DefaultAzureCredential failed`).and.include("no managed identity here");
         expect(err.message).to.not.include("could not reach");
