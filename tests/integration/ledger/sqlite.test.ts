@@ -4,6 +4,7 @@
  * read-only opening that never creates, a holder whose process is gone).
  */
 import { expect } from "chai";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -66,6 +67,48 @@ describe("ledger: SQLite's own", () => {
         const db = new Database(file, { readonly: true });
         expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
         expect(db.pragma("application_id", { simple: true })).to.equal(SQLITE_APPLICATION_ID);
+        expect(db.prepare("SELECT version FROM schema_version").all()).to.deep.equal([{ version: SQLITE_SCHEMA_VERSION }]);
+        db.close();
+    });
+
+    it("opens a new ledger while another process holds a write on the file: its switch to WAL waits (SQLite gives that switch no busy timeout), then it opens", async () => {
+        const file = tempFile();
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        // A new file in SQLite's default journal mode, with a write transaction held, as
+        // another reconciler's would be while it creates the same ledger.
+        const holder = new Database(file);
+        holder.exec("BEGIN IMMEDIATE");
+        const opener = [
+            `const { SqliteLedger } = require(${JSON.stringify(require.resolve("../../../provider/reconciler/ledger/sqlite"))});`,
+            `process.stdout.write("opening\\n");`,
+            `const start = Date.now();`,
+            `try { SqliteLedger.open({ file: process.argv[1], source: "--ledger" }).close().then(() => process.stdout.write("opened after " + (Date.now() - start) + " ms\\n")); }`,
+            `catch (err) { process.stdout.write("failed: " + err.message + "\\n"); process.exitCode = 1; }`,
+        ].join("\n");
+        const child = spawn(process.execPath, ["-e", opener, file], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+        try {
+            // Released half a second after the child starts to open: without the wait it has failed by then.
+            await new Promise<void>((resolve) => {
+                const poll = setInterval(() => {
+                    if (out.includes("opening") || child.exitCode !== null) {
+                        clearInterval(poll);
+                        setTimeout(resolve, 500);
+                    }
+                }, 5);
+            });
+        } finally {
+            holder.exec("ROLLBACK");
+            holder.close();
+        }
+        expect(await exited, out).to.equal(0);
+        const waited = Number(/opened after (\d+) ms/.exec(out)?.[1]);
+        expect(waited, out).to.be.at.least(400);
+        const db = new Database(file, { readonly: true });
+        expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
         expect(db.prepare("SELECT version FROM schema_version").all()).to.deep.equal([{ version: SQLITE_SCHEMA_VERSION }]);
         db.close();
     });
