@@ -59,16 +59,24 @@ const sqlite = (): Backend => ({
 
 ledgerConformance("SQLite", sqlite);
 
+/** The file is a new ledger: WAL mode, the ledger's application id, the current schema step. */
+function expectNewLedger(file: string): void {
+    const db = new Database(file, { readonly: true });
+    try {
+        expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
+        expect(db.pragma("application_id", { simple: true })).to.equal(SQLITE_APPLICATION_ID);
+        expect(db.prepare("SELECT version FROM schema_version").all()).to.deep.equal([{ version: SQLITE_SCHEMA_VERSION }]);
+    } finally {
+        db.close();
+    }
+}
+
 describe("ledger: SQLite's own", () => {
     it("creates its folder (0700) and file in WAL mode, with its application id", async () => {
         const file = tempFile();
         await SqliteLedger.open({ file, source: "--ledger" }).close();
         expect(fs.statSync(path.dirname(file)).mode & 0o777).to.equal(0o700);
-        const db = new Database(file, { readonly: true });
-        expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
-        expect(db.pragma("application_id", { simple: true })).to.equal(SQLITE_APPLICATION_ID);
-        expect(db.prepare("SELECT version FROM schema_version").all()).to.deep.equal([{ version: SQLITE_SCHEMA_VERSION }]);
-        db.close();
+        expectNewLedger(file);
     });
 
     it("opens a new ledger while another process holds a write on the file: its switch to WAL waits (SQLite gives that switch no busy timeout), then it opens", async () => {
@@ -90,16 +98,14 @@ describe("ledger: SQLite's own", () => {
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => (out += d.toString()));
         const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+        const opening = new Promise<void>((resolve) => {
+            child.stdout.on("data", () => out.includes("opening") && resolve());
+            child.on("exit", () => resolve());
+        });
         try {
             // Released half a second after the child starts to open: without the wait it has failed by then.
-            await new Promise<void>((resolve) => {
-                const poll = setInterval(() => {
-                    if (out.includes("opening") || child.exitCode !== null) {
-                        clearInterval(poll);
-                        setTimeout(resolve, 500);
-                    }
-                }, 5);
-            });
+            await opening;
+            await new Promise((resolve) => setTimeout(resolve, 500));
         } finally {
             holder.exec("ROLLBACK");
             holder.close();
@@ -107,10 +113,7 @@ describe("ledger: SQLite's own", () => {
         expect(await exited, out).to.equal(0);
         const waited = Number(/opened after (\d+) ms/.exec(out)?.[1]);
         expect(waited, out).to.be.at.least(400);
-        const db = new Database(file, { readonly: true });
-        expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
-        expect(db.prepare("SELECT version FROM schema_version").all()).to.deep.equal([{ version: SQLITE_SCHEMA_VERSION }]);
-        db.close();
+        expectNewLedger(file);
     });
 
     it("opening read only never creates a ledger, nor leaves files behind", async () => {
