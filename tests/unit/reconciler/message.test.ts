@@ -161,6 +161,24 @@ describe("reconciler message (pure)", () => {
             expect(formatPeriod("sv-SE", "2024-05-01T00:00:00Z", "2024-05-31T00:00:00Z")).to.equal("1–31 maj 2024");
             expect(formatPeriod("en-US", null, "2024-05-31")).to.equal("— – May 31, 2024");
         });
+
+        it("writes a period the same way every time it is asked, per locale and per days, past the answers it keeps", () => {
+            const expected = (locale: string, day: number) =>
+                new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).formatRange(new Date(Date.UTC(2024, 0, day)), new Date(Date.UTC(2024, 0, day + 30)));
+            // More distinct periods than are kept, asked twice over, in two locales that write them differently.
+            for (let round = 0; round < 2; round++) {
+                for (let day = 1; day <= 4200; day += 1) {
+                    const start = new Date(Date.UTC(2024, 0, day)).toISOString();
+                    const end = new Date(Date.UTC(2024, 0, day + 30)).toISOString();
+                    if (day % 700 === 1) {
+                        expect(formatPeriod("en-US", start, end)).to.equal(expected("en-US", day));
+                        expect(formatPeriod("sv-SE", start, end)).to.equal(expected("sv-SE", day));
+                    } else formatPeriod("en-US", start, end);
+                }
+            }
+            expect(formatPeriod("en-US", "2024-05-01", "2024-05-31")).to.equal("May 1\u2009–\u200931, 2024");
+            expect(formatPeriod("sv-SE", "2024-05-01", "2024-05-31")).to.equal("1–31 maj 2024");
+        });
     });
 
     describe("the portal link", () => {
