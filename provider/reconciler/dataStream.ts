@@ -145,12 +145,19 @@ export interface DataStreamClass {
 /**
  * Puts {@link escapeChunk} on `DataStream` when it gives the same bytes,
  * counts and last byte as the class's own transform on every probe, and
- * returns whether it did; a class whose escaping differs is left as it is.
+ * returns whether it did; a class whose escaping differs, or that fails on
+ * a probe, is left as it is.
  */
 export function installOn(DataStream: DataStreamClass): boolean {
     const own = DataStream.prototype._transform as TransformMethod;
     if (own === escapeChunk) return true;
-    const same = PROBES.every((chunks) => escapeWith(own, chunks).equals(escapeWith(escapeChunk, chunks)));
+    let same: boolean;
+    try {
+        same = PROBES.every((chunks) => escapeWith(own, chunks).equals(escapeWith(escapeChunk, chunks)));
+    } catch {
+        // A transform that needs more of its stream than the stand-in gives is not the one this was checked against.
+        same = false;
+    }
     if (same) DataStream.prototype._transform = escapeChunk;
     return same;
 }

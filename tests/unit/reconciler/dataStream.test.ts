@@ -71,7 +71,7 @@ describe("reconciler DATA escaping (nodemailer's rules at native speed)", () => 
         expect(state).to.include({ inByteCount: clean.length, outByteCount: clean.length, lastByte: clean[clean.length - 1] });
     });
 
-    it("puts itself on a DataStream class only when every probe agrees; a class that escapes otherwise keeps its own", () => {
+    it("puts itself on a DataStream class only when every probe agrees; a class that escapes otherwise, or fails on a probe, keeps its own", () => {
         const passThrough: Transform = function (chunk, _encoding, done) {
             const b = Buffer.from(chunk);
             this.inByteCount += b.length;
@@ -85,6 +85,13 @@ describe("reconciler DATA escaping (nodemailer's rules at native speed)", () => 
         const other: DataStreamClass = { prototype: { _transform: passThrough } };
         expect(installOn(other)).to.equal(false);
         expect(other.prototype._transform).to.equal(passThrough);
+
+        const throwing: Transform = function () {
+            throw new Error("needs this.options");
+        };
+        const failing: DataStreamClass = { prototype: { _transform: throwing } };
+        expect(installOn(failing)).to.equal(false);
+        expect(failing.prototype._transform).to.equal(throwing);
 
         const fresh = freshDataStream();
         expect(fresh.prototype._transform).to.not.equal(escapeChunk);
