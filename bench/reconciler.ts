@@ -2,7 +2,7 @@
  * Benchmark of the invoice reconciler against a bare nodemailer pool. Not a
  * test: it prints a table.
  *
- *     node dist/bench/reconciler.js [--invoices 2000] [--pdf-kb 100] [--concurrency 5] [--pending-polls 0] [--cpu-prof DIR]
+ *     node dist/bench/reconciler.js [--invoices 2000] [--rounds 3] [--pdf-kb 100] [--concurrency 5] [--pending-polls 0] [--cpu-prof DIR]
  *
  * Setup (not timed): the emulator in this process, with its
  * `pdfPaddingBytes` setting padding every invoice PDF to about `--pdf-kb` KB
@@ -23,7 +23,12 @@
  *    a fresh ledger) against the emulator's real protocol: plan, start each
  *    invoice's download operation (202 + Location), poll it, fetch the
  *    document link, claim, send, record;
- * 3. the reconciler again with nothing new.
+ * 3. the reconciler again with nothing new, after the last round.
+ * 1 and 2 make a round, and `--rounds` of them run one after another, the
+ * bare pool first in odd rounds and the reconciler first in even ones: the
+ * machine's speed drifts within minutes on shared cores, and a ratio of two
+ * runs side by side, its median over rounds taken in both orders, is what
+ * that drift moves least.
  * Peak RSS is each child's; billing API calls come from the emulator's
  * request log (its cap raised to twice the calls a run needs, so none is
  * dropped; a run whose log lost its start is refused rather than counted
@@ -146,7 +151,7 @@ const secs = (ms: number) => (ms / 1000).toFixed(2);
 export async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({
         args: argv,
-        options: { invoices: { type: "string" }, "pdf-kb": { type: "string" }, concurrency: { type: "string" }, "pending-polls": { type: "string" }, "cpu-prof": { type: "string" } },
+        options: { invoices: { type: "string" }, rounds: { type: "string" }, "pdf-kb": { type: "string" }, concurrency: { type: "string" }, "pending-polls": { type: "string" }, "cpu-prof": { type: "string" } },
         strict: true,
     });
     const invoiceCount = Number(values.invoices ?? 2000);
@@ -155,7 +160,9 @@ export async function main(argv: string[]): Promise<void> {
     // --cpu-prof DIR: each timed child writes a V8 CPU profile there (for finding where the time goes; slows the runs a little).
     const nodeArgs = values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(values["cpu-prof"])] : [];
     const pendingPolls = Number(values["pending-polls"] ?? 0);
+    const rounds = Number(values.rounds ?? 3);
     if (!Number.isInteger(invoiceCount) || invoiceCount < 3) throw new Error("--invoices must be a whole number of at least 3 (the seeded ones)");
+    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error("--rounds must be a whole number from 1 to 20");
     if (!Number.isInteger(pendingPolls) || pendingPolls < 0 || pendingPolls > 1000) throw new Error("--pending-polls must be a whole number from 0 to 1000");
     // The first run makes 3 + pending-polls billing API calls per invoice (start the download, poll, fetch the link), and a few more.
     const expectedCalls = invoiceCount * (3 + pendingPolls);
@@ -208,7 +215,7 @@ export async function main(argv: string[]): Promise<void> {
         fs.writeFileSync(manifestFile, JSON.stringify(manifest));
         const pdfSize = fs.statSync(path.join(dir, manifest.invoices[0].pdfFile)).size;
 
-        const requests = async () => ((await (await fetch(`${emulator.url}/_emulator/requests`)).json()) as { value: Array<{ operation?: string | null }> }).value;
+        const requests = async () => ((await (await fetch(`${emulator.url}/_emulator/requests`)).json()) as { value: Array<{ operation?: string | null; connection?: number }> }).value;
         /** The run's billing API calls, refusing a log that reached its cap (its oldest entries were dropped). */
         const callsOf = async (label: string) => {
             const calls = await requests();
@@ -238,16 +245,15 @@ export async function main(argv: string[]): Promise<void> {
         };
 
         // 1. Bare nodemailer.
-        log(`timed: bare nodemailer pool, ${deliveries} messages`);
-        const sinkBefore = await sink.count();
-        const before = sinkBefore.accepted;
-        const bare = await runChild([path.join(__dirname, "reconciler-baseline.js"), manifestFile], env, path.join(dir, "rss-bare"), nodeArgs);
-        if (bare.code !== 0) throw new Error(`baseline failed: ${bare.stderr}`);
-        const bareResult = JSON.parse(bare.stdout) as { sent: number; ms: number };
-        const afterBare = await sink.count();
-        const bareAccepted = afterBare.accepted - before;
-        const bareSinkCpuMs = afterBare.cpuMs - sinkBefore.cpuMs;
-        const messageBytes = afterBare.lastSize;
+        const runBare = async (round: number) => {
+            log(`timed: bare nodemailer pool, ${deliveries} messages (round ${round})`);
+            const sinkBefore = await sink.count();
+            const child = await runChild([path.join(__dirname, "reconciler-baseline.js"), manifestFile], env, path.join(dir, `rss-bare-${round}`), nodeArgs);
+            if (child.code !== 0) throw new Error(`baseline failed: ${child.stderr}`);
+            const result = JSON.parse(child.stdout) as { sent: number; ms: number };
+            const sinkAfter = await sink.count();
+            return { child, result, accepted: sinkAfter.accepted - sinkBefore.accepted, sinkCpuMs: sinkAfter.cpuMs - sinkBefore.cpuMs, messageBytes: sinkAfter.lastSize };
+        };
 
         const cli = path.join(__dirname, "..", "cli", "main.js");
         const reconcile = async (label: string, ledger: string) => {
@@ -257,7 +263,7 @@ export async function main(argv: string[]): Promise<void> {
             const acceptedBefore = sinkAt.accepted;
             const args = [cli, "reconcile", "--since", "2000-01-01", "--ledger", path.join(dir, ledger), "--concurrency", String(concurrency), "--json"];
             const stop = measureEmulator();
-            const child = await runChild(args, env, path.join(dir, `rss-${ledger}`), nodeArgs);
+            const child = await runChild(args, env, path.join(dir, `rss-${label.replace(/\W+/g, "-")}`), nodeArgs);
             const emu = stop();
             let summary: { startedAt: string; finishedAt: string; totals: { sent: number; failed: number; pending: number } };
             try {
@@ -271,16 +277,39 @@ export async function main(argv: string[]): Promise<void> {
             const calls = await callsOf(label);
             return { child, summary, accepted, calls, emu, sinkCpuMs, passMs: Date.parse(summary.finishedAt) - Date.parse(summary.startedAt) };
         };
+        type Reconciled = Awaited<ReturnType<typeof reconcile>>;
+        type Bare = Awaited<ReturnType<typeof runBare>>;
 
-        // 2. The reconciler, first run, against the emulator's download operations (202 + Location, polled).
-        const first = await reconcile("first run", "ledger-1.sqlite");
-        if (first.child.code !== 0 || first.accepted !== deliveries) throw new Error(`first run: exit ${first.child.code}, ${JSON.stringify(first.summary.totals)}`);
-        // 3. The same with nothing new.
-        const noop = await reconcile("follow-up run with nothing new", "ledger-1.sqlite");
+        // 2. The reconciler, first run with a ledger of its own, against the emulator's download operations (202 + Location, polled).
+        const firstRun = async (round: number) => {
+            const r = await reconcile(`first run, round ${round}`, `ledger-${round}.sqlite`);
+            if (r.child.code !== 0 || r.accepted !== deliveries) throw new Error(`first run (round ${round}): exit ${r.child.code}, ${JSON.stringify(r.summary.totals)}`);
+            return r;
+        };
+        const played: Array<{ bare: Bare; first: Reconciled }> = [];
+        for (let round = 1; round <= rounds; round++) {
+            // Odd rounds start with the bare pool, even ones with the reconciler.
+            if (round % 2 === 1) {
+                const bare = await runBare(round);
+                played.push({ bare, first: await firstRun(round) });
+            } else {
+                const first = await firstRun(round);
+                played.push({ bare: await runBare(round), first });
+            }
+        }
+        // 3. The same ledger as the last round's first run, with nothing new.
+        const noop = await reconcile("follow-up run with nothing new", `ledger-${rounds}.sqlite`);
         if (noop.child.code !== 0 || noop.accepted !== 0 || noop.summary.totals.sent !== 0) throw new Error("the follow-up run sent something");
-        const bareRate = bareResult.sent / (bareResult.ms / 1000);
-        const rate = (r: typeof first) => r.summary.totals.sent / (r.passMs / 1000);
-        const row = (label: string, r: typeof first, withRate: boolean) => [
+
+        const bareRate = (b: Bare) => b.result.sent / (b.result.ms / 1000);
+        const rate = (r: Reconciled) => r.summary.totals.sent / (r.passMs / 1000);
+        const ratio = (p: (typeof played)[number]) => rate(p.first) / bareRate(p.bare);
+        const cpuPerMessage = (p: (typeof played)[number]) => p.first.child.cpuMs / p.first.accepted / (p.bare.child.cpuMs / p.bare.accepted);
+        const median = (xs: number[]) => {
+            const s = [...xs].sort((a, b) => a - b);
+            return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        };
+        const row = (label: string, r: Reconciled, withRate: boolean) => [
             label,
             String(r.accepted),
             secs(r.passMs),
@@ -291,27 +320,39 @@ export async function main(argv: string[]): Promise<void> {
             String(r.calls.length),
             `${secs(r.emu.cpuMs)} (${(r.emu.busy * 100).toFixed(0)}%)`,
         ];
-        const cpuPerMessage = (r: typeof first) => (r.child.cpuMs / r.accepted / (bare.cpuMs / bareAccepted)).toFixed(2);
+        const bareRow = (label: string, b: Bare) => [label, String(b.accepted), secs(b.result.ms), bareRate(b).toFixed(0), mb(b.child.rssBytes), secs(b.child.cpuMs), secs(b.sinkCpuMs), "-", "-"];
+        const suffix = (round: number) => (rounds > 1 ? `, round ${round}` : "");
+        const rows = played.flatMap((p, i) => {
+            const pair = [bareRow(`bare nodemailer pool${suffix(i + 1)}`, p.bare), row(`reconciler, first run${suffix(i + 1)}`, p.first, true)];
+            return i % 2 === 0 ? pair : pair.reverse();
+        });
+        const first = played[played.length - 1].first;
+        const bare = played[played.length - 1].bare;
+        const ratios = played.map(ratio);
+        const cpus = played.map(cpuPerMessage);
+        const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
         const lines = [
-            `reconciler benchmark: ${invoiceCount} invoices x ${recipientsPerInvoice} recipients = ${deliveries} deliveries; PDF ${(pdfSize / 1024).toFixed(1)} KB (emulator pdfPaddingBytes ${pdfBytes}), message ${(messageBytes / 1024).toFixed(1)} KB on the wire`,
+            `reconciler benchmark: ${invoiceCount} invoices x ${recipientsPerInvoice} recipients = ${deliveries} deliveries; PDF ${(pdfSize / 1024).toFixed(1)} KB (emulator pdfPaddingBytes ${pdfBytes}), message ${(bare.messageBytes / 1024).toFixed(1)} KB on the wire`,
             `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ${concurrency} SMTP connections each; the emulator (in the benchmark's process) and the SMTP sink run on the same machine`,
             `downloads use the emulator's real protocol: POST download -> 202 + Location, GET Location -> ${pendingPolls > 0 ? `202 ${pendingPolls}x, then ` : ""}200 + link, GET link -> PDF; Retry-After is 0 (a benchmark does not wait; Azure asks for seconds)`,
+            `${rounds} round${rounds > 1 ? "s, each the bare pool and the reconciler one after the other (the bare pool first in odd rounds, the reconciler first in even ones)" : ""}`,
             "",
             renderTable(
                 ["RUN", "MESSAGES", "TIME (s)", "MSG/S", "PEAK RSS (MB)", "CPU (s)", "SMTP SINK CPU (s)", "BILLING API CALLS", "EMULATOR CPU (s, busy)"],
-                [
-                    ["bare nodemailer pool", String(bareAccepted), secs(bareResult.ms), bareRate.toFixed(0), mb(bare.rssBytes), secs(bare.cpuMs), secs(bareSinkCpuMs), "-", "-"],
-                    row("reconciler, first run", first, true),
-                    row("reconciler, nothing new", noop, false),
-                ],
+                [...rows, row("reconciler, nothing new", noop, false)],
                 { rightAlign: [1, 2, 3, 4, 5, 6, 7, 8] },
             ),
             "",
-            `throughput ratio, reconciler / bare nodemailer: ${(rate(first) / bareRate).toFixed(2)}`,
-            `CPU per message, reconciler / bare nodemailer: ${cpuPerMessage(first)}`,
-            `emulator: ${secs(first.emu.cpuMs)} s CPU in the first run (${((first.emu.cpuMs / first.calls.length) || 0).toFixed(2)} ms per billing API call), its event loop busy ${(first.emu.busy * 100).toFixed(0)}% of the run`,
-            `process wall time incl. start-up: bare ${secs(bare.wallMs)} s (sending only ${secs(bareResult.ms)} s), reconciler ${secs(first.child.wallMs)} s, nothing new ${secs(noop.child.wallMs)} s`,
-            `first run API calls: ${byOperation(first.calls)}`,
+            rounds > 1
+                ? `throughput ratio, reconciler / bare nodemailer: median ${median(ratios).toFixed(2)} (rounds: ${list(ratios)})`
+                : `throughput ratio, reconciler / bare nodemailer: ${ratios[0].toFixed(2)}`,
+            rounds > 1
+                ? `CPU per message, reconciler / bare nodemailer: median ${median(cpus).toFixed(2)} (rounds: ${list(cpus)})`
+                : `CPU per message, reconciler / bare nodemailer: ${cpus[0].toFixed(2)}`,
+            `peak RSS (MB), by round: reconciler ${played.map((p) => mb(p.first.child.rssBytes)).join(", ")}; bare pool ${played.map((p) => mb(p.bare.child.rssBytes)).join(", ")}`,
+            `emulator: ${secs(first.emu.cpuMs)} s CPU in the last first run (${((first.emu.cpuMs / first.calls.length) || 0).toFixed(2)} ms per billing API call), its event loop busy ${(first.emu.busy * 100).toFixed(0)}% of the run`,
+            `process wall time incl. start-up (last round): bare ${secs(bare.child.wallMs)} s (sending only ${secs(bare.result.ms)} s), reconciler ${secs(first.child.wallMs)} s, nothing new ${secs(noop.child.wallMs)} s`,
+            `first run API calls: ${byOperation(first.calls)}; over ${new Set(first.calls.map((c) => c.connection)).size} TCP connections`,
             `nothing-new API calls: ${byOperation(noop.calls)}`,
         ];
         process.stdout.write(lines.join("\n") + "\n");
