@@ -19,9 +19,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { renderTable } from "../cli/text";
 import { SEED, startEmulator } from "../emulator";
+import { benchFlags, wholeNumberFlag, wholeNumberListFlag } from "./args";
 import { runWhenMain } from "./entry";
 
 const API = "api-version=2024-04-01";
@@ -90,12 +90,9 @@ async function measure(invoices: number, rounds: number, dataDir: string | undef
 }
 
 export async function main(argv: string[]): Promise<void> {
-    const { values } = parseArgs({ args: argv, options: { invoices: { type: "string" }, rounds: { type: "string" } }, strict: true });
-    const counts = (values.invoices ?? "100,2000").split(",").map(Number);
-    const rounds = Number(values.rounds ?? 200);
-    if (counts.some((n) => !Number.isInteger(n) || n < 3) || !Number.isInteger(rounds) || rounds < 1) {
-        throw new Error("--invoices takes whole numbers of at least 3, comma-separated; --rounds a whole number");
-    }
+    const values = benchFlags(argv, { invoices: { type: "string" }, rounds: { type: "string" } });
+    const counts = wholeNumberListFlag("invoices", values.invoices, [100, 2000], 3, 200_000);
+    const rounds = wholeNumberFlag("rounds", values.rounds, 200, 1, 100_000);
     // An untimed pass first: the first emulator in a process otherwise pays for JIT compilation.
     await measure(counts[0], rounds, undefined);
     const rows: string[][] = [];
@@ -120,4 +117,4 @@ export async function main(argv: string[]): Promise<void> {
     );
 }
 
-runWhenMain(module, "emulator", main);
+runWhenMain(module, "emulator", "[--invoices 100,2000] [--rounds 200]", main);

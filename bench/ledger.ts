@@ -31,13 +31,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import { startEmulator, SEED } from "../emulator";
 import { createBillingClient } from "../provider/billing/client";
 import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { startPostgres, type TestPostgres } from "../dev/postgres";
 import { pdfCacheFor } from "./reconciler";
+import { benchFlags, wholeNumberFlag } from "./args";
 import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
@@ -111,17 +111,19 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 export async function main(argv: string[]): Promise<void> {
-    const { values } = parseArgs({
-        args: argv,
-        options: { invoices: { type: "string" }, "latency-ms": { type: "string" }, concurrency: { type: "string" }, workers: { type: "string" }, "no-cpu-bound": { type: "boolean" } },
-        strict: true,
+    const values = benchFlags(argv, {
+        invoices: { type: "string" },
+        "latency-ms": { type: "string" },
+        concurrency: { type: "string" },
+        workers: { type: "string" },
+        "no-cpu-bound": { type: "boolean" },
     });
-    const invoiceCount = Number(values.invoices ?? 2000);
-    const latencyMs = Number(values["latency-ms"] ?? 100);
-    const concurrency = Number(values.concurrency ?? 5);
-    const workerCount = Number(values.workers ?? 3);
-    if (!Number.isInteger(invoiceCount) || invoiceCount < 3) throw new Error("--invoices must be a whole number of at least 3");
-    if (!Number.isInteger(workerCount) || workerCount < 2) throw new Error("--workers must be at least 2");
+    const invoiceCount = wholeNumberFlag("invoices", values.invoices, 2000, 3, 200_000);
+    const latencyMs = wholeNumberFlag("latency-ms", values["latency-ms"], 100, 0, 60_000);
+    // The range `azure-email-invoicing reconcile --concurrency` takes.
+    const concurrency = wholeNumberFlag("concurrency", values.concurrency, 5, 1, 50);
+    // At least two: the benchmark is of workers sharing one ledger.
+    const workerCount = wholeNumberFlag("workers", values.workers, 3, 2, 32);
     const deliveries = invoiceCount * (3 + EXTRA_RECIPIENTS.length);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-ledger-"));
     const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -240,4 +242,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-runWhenMain(module, "ledger", main);
+runWhenMain(module, "ledger", "[--invoices 2000] [--latency-ms 100] [--concurrency 5] [--workers 3] [--no-cpu-bound]", main);

@@ -23,13 +23,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { startEmulator, SEED } from "../emulator";
 import { createBillingClient } from "../provider/billing/client";
 import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { serveLargePdf, startTamperingProxy } from "../tests/support/proxy";
 import { runChild, startSinkChild } from "./reconciler";
+import { UsageError, benchFlags, numberFlag } from "./args";
 import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
@@ -37,11 +37,12 @@ const MB = 1_000_000;
 const GOAL_BYTES = 300 * MB;
 
 export async function main(argv: string[]): Promise<void> {
-    const { values } = parseArgs({ args: argv, options: { "document-mb": { type: "string" }, "small-mb": { type: "string" } }, strict: true });
-    const bigBytes = Math.round(Number(values["document-mb"] ?? 200) * MB);
-    const smallBytes = Math.round(Number(values["small-mb"] ?? 20) * MB);
-    if (!(bigBytes > 25 * MB)) throw new Error("--document-mb must be over the 25 MB cap");
-    if (!(smallBytes > 0 && smallBytes < 25 * MB)) throw new Error("--small-mb must be under the 25 MB cap");
+    const values = benchFlags(argv, { "document-mb": { type: "string" }, "small-mb": { type: "string" } });
+    // One document over the 25 MB cap (refused), one under it (delivered).
+    const bigBytes = Math.round(numberFlag("document-mb", values["document-mb"], 200, 0.001, 4096) * MB);
+    const smallBytes = Math.round(numberFlag("small-mb", values["small-mb"], 20, 0.001, 4096) * MB);
+    if (!(bigBytes > 25 * MB)) throw new UsageError(`--document-mb must be over the 25 MB cap (the run is of a document the cap refuses), not '${values["document-mb"]}'`);
+    if (!(smallBytes < 25 * MB)) throw new UsageError(`--small-mb must be under the 25 MB cap (the run is of a document the cap lets through), not '${values["small-mb"]}'`);
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-limits-"));
 
@@ -130,4 +131,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-runWhenMain(module, "limits", main);
+runWhenMain(module, "limits", "[--document-mb 200] [--small-mb 20]", main);

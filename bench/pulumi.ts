@@ -68,7 +68,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { startEmulator, SEED } from "../emulator";
 import type { RequestLogEntry } from "../emulator";
 import { adminCall } from "../dev/emulator-admin";
@@ -86,6 +85,7 @@ import {
 } from "../dev/pulumi-stack";
 import { TRACE_FILE_ENV, epochMs, readTrace } from "../provider/resources/trace";
 import { breakdownOf, type Breakdown } from "./breakdown";
+import { UsageError, benchFlags, listFlag, wholeNumberFlag } from "./args";
 import { runWhenMain } from "./entry";
 
 const PROGRAM = path.join(REPO_ROOT, "bench", "programs", "stack");
@@ -124,43 +124,27 @@ type Label = (typeof LABELS)[number];
 /** The names `--operations` takes. */
 const OPERATION_FLAG: Record<string, Label> = { up: "up (create)", preview: "preview (no change)", refresh: "refresh", destroy: "destroy" };
 
-/** A comma-separated flag's values, each checked against `allowed`, in `order`; throws naming the flag. */
-export function parseList<T>(flag: string, text: string, allowed: Record<string, T>, order: readonly T[]): T[] {
-    const picked = new Set<T>();
-    for (const word of text.split(",").map((w) => w.trim())) {
-        const v = allowed[word];
-        if (v === undefined) throw new Error(`--${flag}: unknown value '${word}'; use a comma-separated list of ${Object.keys(allowed).join(", ")}`);
-        picked.add(v);
-    }
-    return order.filter((v) => picked.has(v));
-}
-
 /** The least billing API calls per profile (one setting, one assignment) each operation needs (see the module comment). */
 const LEAST_CALLS_PER_PROFILE: Record<Label, number> = { "up (create)": 6, "preview (no change)": 0, refresh: 2, destroy: 3 };
 
 async function main(argv: string[]): Promise<void> {
-    const { values } = parseArgs({
-        args: argv,
-        options: {
-            profiles: { type: "string", default: "100" },
-            repeat: { type: "string", default: "3" },
-            modes: { type: "string", default: "dynamic,plugin,noop" },
-            operations: { type: "string", default: "up,preview,refresh,destroy" },
-            "skip-checkpoints": { type: "boolean", default: false },
-            pad: { type: "string", default: "327" },
-        },
-        strict: true,
+    const values = benchFlags(argv, {
+        profiles: { type: "string" },
+        repeat: { type: "string" },
+        modes: { type: "string", default: "dynamic,plugin,noop" },
+        operations: { type: "string", default: "up,preview,refresh,destroy" },
+        "skip-checkpoints": { type: "boolean", default: false },
+        pad: { type: "string" },
     });
-    const n = Number(values.profiles);
-    const repeat = Number(values.repeat);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error("--profiles must be 1..1000");
-    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error("--repeat must be 1..20");
-    const pad = Number(values.pad);
-    if (!Number.isInteger(pad) || pad < 1 || pad > 100_000) throw new Error("--pad must be 1..100000 (characters of the padded floor's extra input)");
-    const modes = parseList("modes", values.modes, MODE_FLAG, MODES);
-    const labels = parseList("operations", values.operations, OPERATION_FLAG, LABELS);
-    if (!labels.includes("up (create)")) throw new Error("--operations must include up: the other operations need the resources it creates");
-    if (repeat > 1 && !labels.includes("destroy")) throw new Error("--repeat above 1 needs destroy in --operations: each cycle's up creates the resources anew");
+    // At most 1,000: the emulator's admin API seeds that many a call, and past it the engine's checkpoints take hours.
+    const n = wholeNumberFlag("profiles", values.profiles, 100, 1, 1000);
+    const repeat = wholeNumberFlag("repeat", values.repeat, 3, 1, 20);
+    // Characters of the padded floor's extra input.
+    const pad = wholeNumberFlag("pad", values.pad, 327, 1, 100_000);
+    const modes = listFlag("modes", values.modes, MODE_FLAG, MODES);
+    const labels = listFlag("operations", values.operations, OPERATION_FLAG, LABELS);
+    if (!labels.includes("up (create)")) throw new UsageError("--operations must include up: the other operations need the resources it creates");
+    if (repeat > 1 && !labels.includes("destroy")) throw new UsageError("--repeat above 1 needs destroy in --operations: each cycle's up creates the resources anew");
     const skipCheckpoints = values["skip-checkpoints"];
     const startedAt = new Date();
     const loadAtStart = os.loadavg();
@@ -385,4 +369,4 @@ async function main(argv: string[]): Promise<void> {
     }
 }
 
-runWhenMain(module, "pulumi", main);
+runWhenMain(module, "pulumi", "[--profiles 100] [--repeat 3] [--modes dynamic,plugin,noop] [--operations up,preview,refresh,destroy] [--skip-checkpoints] [--pad 327]", main);

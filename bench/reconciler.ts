@@ -40,7 +40,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import { MAX_PDF_CACHE_BYTES, PDF_CACHE_BYTES, startEmulator, SEED } from "../emulator";
 import { createBillingClient } from "../provider/billing/client";
 import { invoiceDocumentName } from "../provider/billing/profile";
@@ -48,6 +47,7 @@ import { resolveSettings } from "../provider/config";
 import { invoiceFacts } from "../provider/reconciler/plan";
 import { renderTable } from "../cli/text";
 import type { BaselineManifest } from "./reconciler-baseline";
+import { benchFlags, wholeNumberFlag, numberFlag } from "./args";
 import { runWhenMain } from "./entry";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
@@ -149,21 +149,23 @@ const mb = (b: number) => (b / (1024 * 1024)).toFixed(0);
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
 export async function main(argv: string[]): Promise<void> {
-    const { values } = parseArgs({
-        args: argv,
-        options: { invoices: { type: "string" }, rounds: { type: "string" }, "pdf-kb": { type: "string" }, concurrency: { type: "string" }, "pending-polls": { type: "string" }, "cpu-prof": { type: "string" } },
-        strict: true,
+    const values = benchFlags(argv, {
+        invoices: { type: "string" },
+        rounds: { type: "string" },
+        "pdf-kb": { type: "string" },
+        concurrency: { type: "string" },
+        "pending-polls": { type: "string" },
+        "cpu-prof": { type: "string" },
     });
-    const invoiceCount = Number(values.invoices ?? 2000);
-    const pdfBytes = Math.round(Number(values["pdf-kb"] ?? 100) * 1024);
-    const concurrency = Number(values.concurrency ?? 5);
+    // At least the three seeded invoices; at most what the emulator's PDF cache and the sink's disk hold in a run.
+    const invoiceCount = wholeNumberFlag("invoices", values.invoices, 2000, 3, 200_000);
+    const pdfBytes = Math.round(numberFlag("pdf-kb", values["pdf-kb"], 100, 1, 20 * 1024) * 1024);
+    // The range `azure-email-invoicing reconcile --concurrency` takes.
+    const concurrency = wholeNumberFlag("concurrency", values.concurrency, 5, 1, 50);
     // --cpu-prof DIR: each timed child writes a V8 CPU profile there (for finding where the time goes; slows the runs a little).
     const nodeArgs = values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(values["cpu-prof"])] : [];
-    const pendingPolls = Number(values["pending-polls"] ?? 0);
-    const rounds = Number(values.rounds ?? 3);
-    if (!Number.isInteger(invoiceCount) || invoiceCount < 3) throw new Error("--invoices must be a whole number of at least 3 (the seeded ones)");
-    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error("--rounds must be a whole number from 1 to 20");
-    if (!Number.isInteger(pendingPolls) || pendingPolls < 0 || pendingPolls > 1000) throw new Error("--pending-polls must be a whole number from 0 to 1000");
+    const pendingPolls = wholeNumberFlag("pending-polls", values["pending-polls"], 0, 0, 1000);
+    const rounds = wholeNumberFlag("rounds", values.rounds, 3, 1, 20);
     // The first run makes 3 + pending-polls billing API calls per invoice (start the download, poll, fetch the link), and a few more.
     const expectedCalls = invoiceCount * (3 + pendingPolls);
     // The emulator keeps only its last requestLogLimit requests: room for every call of a run, twice over.
@@ -363,4 +365,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-runWhenMain(module, "reconciler", main);
+runWhenMain(module, "reconciler", "[--invoices 2000] [--rounds 3] [--pdf-kb 100] [--concurrency 5] [--pending-polls 0] [--cpu-prof DIR]", main);

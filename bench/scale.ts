@@ -31,13 +31,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { startEmulator, SEED } from "../emulator";
 import { createBillingClient } from "../provider/billing/client";
 import { parseBillingProfileId } from "../provider/billing/paths";
 import { resolveSettings } from "../provider/config";
 import { renderTable } from "../cli/text";
 import { runChild, startSinkChild } from "./reconciler";
+import { benchFlags, numberFlag, wholeNumberFlag } from "./args";
 import { runWhenMain } from "./entry";
 
 const secs = (ms: number) => (ms / 1000).toFixed(1);
@@ -63,11 +63,11 @@ export function peakPerSecond(times: number[]): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
-    const { values } = parseArgs({ args: argv, options: { profiles: { type: "string" }, rate: { type: "string" } }, strict: true });
-    const profileCount = Number(values.profiles ?? 5000);
-    const rate = Number(values.rate ?? 200);
-    if (!Number.isInteger(profileCount) || profileCount < 2 || profileCount > 50_000) throw new Error("--profiles must be a whole number from 2 to 50000");
-    if (!(rate > 0) || rate > 100_000) throw new Error("--rate must be a number of requests per second from 0.1 to 100000");
+    const values = benchFlags(argv, { profiles: { type: "string" }, rate: { type: "string" } });
+    // At least the MCA account's two seeded profiles.
+    const profileCount = wholeNumberFlag("profiles", values.profiles, 5000, 2, 50_000);
+    // Requests per second.
+    const rate = numberFlag("rate", values.rate, 200, 0.1, 100_000);
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aei-bench-scale-"));
     const MCA = SEED.accounts.mca.name;
@@ -159,4 +159,4 @@ export async function main(argv: string[]): Promise<void> {
     }
 }
 
-runWhenMain(module, "scale", main);
+runWhenMain(module, "scale", "[--profiles 5000] [--rate 200]", main);
