@@ -1,16 +1,8 @@
 import { expect } from "chai";
 import { UsageError, benchFlags, listFlag, numberFlag, wholeNumberFlag, wholeNumberListFlag } from "../../../bench/args";
+import { thrownBy } from "../../support/thrown";
 
-/** The UsageError `fn` throws (failing the test when it throws nothing or something else). */
-function usageErrorOf(fn: () => unknown): UsageError {
-    try {
-        fn();
-    } catch (err) {
-        expect(err).to.be.instanceOf(UsageError);
-        return err as UsageError;
-    }
-    expect.fail("expected a UsageError");
-}
+const usageErrorOf = (fn: () => unknown) => thrownBy(fn, UsageError);
 
 describe("benchmark flags", () => {
     it("parses the declared flags strictly", () => {

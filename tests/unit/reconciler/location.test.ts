@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ConfigurationError } from "../../../provider/errors";
 import { defaultLedgerPath, isPostgresUrl, redactUrl, resolveLedgerLocation, type LedgerSource, type PostgresLedgerLocation } from "../../../provider/reconciler/ledger/location";
+import { thrownBy } from "../../support/thrown";
 
 const FLAG: LedgerSource = { kind: "flag", label: "--ledger" };
 const ENV: LedgerSource = { kind: "env", label: "AZURE_EMAIL_INVOICING_LEDGER" };
@@ -21,15 +22,7 @@ function pg(text: string, options: Parameters<typeof resolve>[1] = {}): Postgres
     return l;
 }
 
-function refusal(fn: () => unknown): ConfigurationError {
-    try {
-        fn();
-    } catch (err) {
-        expect(err).to.be.instanceOf(ConfigurationError);
-        return err as ConfigurationError;
-    }
-    throw new Error("expected a ConfigurationError");
-}
+const refusal = (fn: () => unknown) => thrownBy(fn, ConfigurationError);
 
 describe("ledger location", () => {
     it("defaults to $XDG_STATE_HOME/azure-email-invoicing/ledger.sqlite, else ~/.local/state", () => {

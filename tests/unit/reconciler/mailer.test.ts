@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ConfigurationError, MailDeliveryError, isRetryable } from "../../../provider/errors";
 import { ERROR_CODES } from "nodemailer/lib/errors";
 import { SMTP_ERROR_CLASSES, classifySmtpError, parseFrom, resolveSmtpSettings, type SmtpSettingsInput } from "../../../provider/reconciler/mailer";
+import { thrownBy } from "../../support/thrown";
 
 const FROM = "Contoso Billing <billing@contoso.com>";
 
@@ -16,15 +17,7 @@ function settings(env: Record<string, string>, extra: Partial<SmtpSettingsInput>
     });
 }
 
-function configError(fn: () => unknown): ConfigurationError {
-    try {
-        fn();
-    } catch (err) {
-        expect(err).to.be.instanceOf(ConfigurationError);
-        return err as ConfigurationError;
-    }
-    throw new Error("expected a ConfigurationError");
-}
+const configError = (fn: () => unknown) => thrownBy(fn, ConfigurationError);
 
 describe("reconciler mailer settings and SMTP error classes", () => {
     describe("resolveSmtpSettings", () => {
