@@ -136,7 +136,8 @@ async function main(argv: string[]): Promise<void> {
         "skip-checkpoints": { type: "boolean", default: false },
         pad: { type: "string" },
     });
-    // At most 1,000: the emulator's admin API seeds that many a call, and past it the engine's checkpoints take hours.
+    // At most 1,000 profiles (2,000 resources): with the engine's per-step checkpoints an up of that many
+    // already takes about 11 minutes, and the time grows with N squared.
     const n = wholeNumberFlag("profiles", values.profiles, 100, 1, 1000);
     const repeat = wholeNumberFlag("repeat", values.repeat, 3, 1, 20);
     // Characters of the padded floor's extra input.
