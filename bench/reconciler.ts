@@ -157,7 +157,7 @@ export async function main(argv: string[]): Promise<void> {
         "pending-polls": { type: "string" },
         "cpu-prof": { type: "string" },
     });
-    // At least the three seeded invoices; at most what the emulator's PDF cache and the sink's disk hold in a run.
+    // At least the three seeded invoices.
     const invoiceCount = wholeNumberFlag("invoices", values.invoices, 2000, 3, 200_000);
     const pdfBytes = Math.round(numberFlag("pdf-kb", values["pdf-kb"], 100, 1, 20 * 1024) * 1024);
     // The range `azure-email-invoicing reconcile --concurrency` takes.
