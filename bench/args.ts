@@ -3,15 +3,14 @@
  * positionals), each number checked against its range before anything
  * starts, so that a typo costs a second and not a ten-minute run that then
  * fails or, worse, measures something else (`--pdf-kb abc` used to pad
- * nothing). A bad flag is a {@link UsageError}: the runner (entry.ts) prints
- * its message and the usage, without a stack, and exits 2.
+ * nothing). A bad flag is the commands' own {@link UsageError}, with their
+ * wording: the runner (entry.ts) prints its message and the usage, without a
+ * stack, and exits 2.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError, wholeNumber } from "../cli/args";
 
-/** A flag the benchmark cannot run with; the message names the flag and what it takes. */
-export class UsageError extends Error {
-    override readonly name = "UsageError";
-}
+export { UsageError };
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>["values"];
@@ -27,11 +26,7 @@ export function benchFlags<const O extends Options>(argv: string[], options: O):
 
 /** A whole-number flag in `[min, max]`, `fallback` when absent. */
 export function wholeNumberFlag(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-    const n = raw === undefined ? fallback : Number(raw.trim() === "" ? NaN : raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-        throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, not '${raw}'`);
-    }
-    return n;
+    return wholeNumber(`--${flag}`, raw, min, max) ?? fallback;
 }
 
 /** A number flag (decimals allowed) in `[min, max]`, `fallback` when absent. */

@@ -8,6 +8,27 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { CommandIo } from "./io";
 import { terminalSafe } from "./text";
 
+/**
+ * A flag or combination of flags the command cannot run with; the message
+ * names the flag and says what it takes. Commands print it with their usage
+ * and exit 2; so do the benchmarks.
+ */
+export class UsageError extends Error {
+    override readonly name = "UsageError";
+}
+
+/**
+ * A whole-number flag's value in `[min, max]`, or undefined when the flag is
+ * absent. `flag` is as the user types it (`--concurrency`). A blank value is
+ * refused, not read as 0.
+ */
+export function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+    if (value === undefined) return undefined;
+    const n = value.trim() === "" ? NaN : Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not '${value}'`);
+    return n;
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 const HELP = { help: { type: "boolean", short: "h" } } as const;
 type WithHelp<O extends Options> = O & typeof HELP;

@@ -23,7 +23,7 @@ import { openLedger } from "../../provider/reconciler/ledger/open";
 import type { PostgresLedger } from "../../provider/reconciler/ledger/postgres";
 import type { SqliteLedger } from "../../provider/reconciler/ledger/sqlite";
 import * as path from "node:path";
-import { parseCommandArgs } from "../args";
+import { UsageError, parseCommandArgs } from "../args";
 import type { CommandIo } from "../io";
 import { ALLOW_INSECURE_LEDGER, describeLedger, ledgerLocation } from "../ledger-setting";
 import { describeReasons } from "../render";
@@ -64,8 +64,6 @@ from PGPASSWORD or a password file, never the command line.
 states: planned (to send), sending (in flight, or its process died: a later run takes it over
 once its lease is stale), sent (the SMTP server accepted it), failed (refused for good, e.g.
 550), cancelled (the profile was opted out, or \`ledger cancel\`, before it was sent).`;
-
-class UsageError extends Error {}
 
 /** Where the ledger is, for every subcommand. */
 const LEDGER_FLAGS = {

@@ -28,7 +28,7 @@ import { Routing, RoutingMap, RoutingOptions } from "../../provider/reconciler/r
 import { profileKey, profileLabel } from "../../provider/reconciler/facts";
 import { parseProfileArg } from "../../provider/reconciler/plan";
 import { AcceptedUnrecorded, DEFAULT_LEASE_MS, exitCodeOf, reconcileOnce, reconcileWatch, type ReconcileOptions, type RunSummary } from "../../provider/reconciler/run";
-import { parseCommandArgs } from "../args";
+import { UsageError, parseCommandArgs, wholeNumber } from "../args";
 import type { CommandIo } from "../io";
 import { describeLedger, ledgerLocation } from "../ledger-setting";
 import { Progress } from "../progress";
@@ -145,15 +145,6 @@ export const ReconcileConfigFile = z.strictObject({
 });
 export type ReconcileConfigFile = z.infer<typeof ReconcileConfigFile>;
 
-class UsageError extends Error {}
-
-function positiveInt(value: string | undefined, flag: string, max: number): number | undefined {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} must be a whole number from 1 to ${max}, not '${value}'`);
-    return n;
-}
-
 function duration(value: string | undefined, flag: string, min: number): number | undefined {
     if (value === undefined) return undefined;
     const ms = parseDuration(value);
@@ -265,8 +256,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         if (since !== undefined && !isoDate.safeParse(since).success) throw new UsageError(`--since must be a calendar date YYYY-MM-DD, not '${since}'`);
         const intervalMs = duration(values.interval ?? config?.interval, "--interval", 1000) ?? 5 * 60 * 1000;
         if (values.interval !== undefined && !values.watch) throw new UsageError("--interval needs --watch");
-        const concurrency = positiveInt(values.concurrency, "--concurrency", 50) ?? config?.concurrency ?? 5;
-        const maxAttempts = positiveInt(values["max-attempts"], "--max-attempts", 100) ?? 4;
+        const concurrency = wholeNumber("--concurrency", values.concurrency, 1, 50) ?? config?.concurrency ?? 5;
+        const maxAttempts = wholeNumber("--max-attempts", values["max-attempts"], 1, 100) ?? 4;
         const retryDelayMs = duration(values["retry-delay"], "--retry-delay", 0) ?? 1000;
         const leaseMs = duration(values.lease, "--lease", 1000) ?? DEFAULT_LEASE_MS;
         const workerId = values["worker-id"] !== undefined ? workerIdOf(values["worker-id"], "--worker-id") : workerIdOf(io.env[WORKER_ID_ENV], WORKER_ID_ENV);
